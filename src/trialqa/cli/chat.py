@@ -1,0 +1,11 @@
+"""`trialqa chat` (placeholder, being written)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("chat")
+def command() -> None:
+    """Not written yet."""
+    raise click.ClickException("not implemented yet")

@@ -1,0 +1,11 @@
+"""`trialqa eval` (placeholder, being written)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("eval")
+def command() -> None:
+    """Not written yet."""
+    raise click.ClickException("not implemented yet")

