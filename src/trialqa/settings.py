@@ -7,7 +7,6 @@ TRIALQA_RETRIEVAL__K=8, TRIALQA_LLM__N_THREADS=2.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -79,8 +78,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """Settings read from the environment now (cheap; not cached, so tests can vary it)."""
     return Settings()
 
 

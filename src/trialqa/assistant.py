@@ -1,0 +1,406 @@
+"""The assistant: question -> scope -> retrieval -> (fields | per-trial evidence | model) -> cited Answer.
+
+The bundled 1.5B model cannot carry grounded reasoning alone, so the code carries
+what it can: structured fields answer exactly, "which trials" questions are checked
+trial by trial against sentence-level evidence, and the model only phrases answers
+from a few numbered sentences whose keys are mapped back and verified here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from trialqa import prompts
+from trialqa.citations import SourceBook, citation, label
+from trialqa.errors import BadInput
+from trialqa.evidence import Sentence, rank_sentences, sentences, split_sentences, support
+from trialqa.fields_qa import Claim, answer_field, extreme_enrollment, field_intent, list_filter
+from trialqa.query import Query, analyse, has_term, words
+from trialqa.settings import Settings, get_settings
+from trialqa.types import Answer, Citation, Timings, Trial, Turn
+
+MAX_QUESTION_CHARS = 4000
+PROMPT_QUESTION_TOKENS = 300
+EVIDENCE_TOKENS = 420
+NOT_FOUND = "NOT FOUND"
+ABSTAIN_PREFIX = "The indexed trials don't say"
+FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """Strip control characters and excess whitespace; cut very long questions (with a note)."""
+    if not isinstance(question, str):
+        raise BadInput("question must be a string")
+    text = " ".join(CONTROL_RE.sub(" ", question).split())
+    if not text:
+        raise BadInput("question is empty: ask something about the indexed trials")
+    notes = []
+    if len(text) > MAX_QUESTION_CHARS:
+        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0]
+        notes.append(f"question trimmed to its first {MAX_QUESTION_CHARS} characters")
+    return text, notes
+
+
+class Assistant:
+    """Answers questions over one index with one generator; thread-compatible (the
+    generator holds its own lock)."""
+
+    def __init__(self, index, embedder, generator=None, *, model: str | Path | None = None,
+                 settings: Settings | None = None) -> None:
+        from trialqa.retrieve import Retriever
+
+        self.settings = settings or get_settings()
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder, self.settings)
+        self._generator = generator
+        self._model = model
+        self._vocab: set[str] | None = None
+        self.last_retrieved: list[str] = []
+
+    @classmethod
+    def from_settings(cls, index_dir: Path | None = None, model: str | Path | None = None,
+                      settings: Settings | None = None) -> "Assistant":
+        from trialqa.embed import load_embedder
+        from trialqa.store import ensure_index
+
+        settings = settings or get_settings()
+        embedder = load_embedder(settings)
+        index = ensure_index(Path(index_dir or settings.index), Path(settings.seeds), embedder)
+        return cls(index, embedder, model=model, settings=settings)
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            from trialqa.generate import load_generator
+
+            self._generator = load_generator(self._model, self.settings)
+        return self._generator
+
+    # -- public API ------------------------------------------------------------------
+
+    def ask(self, question: str, history: Iterable[Turn] = ()) -> Answer:
+        answer = None
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def converse(self, turns: list[str]) -> Answer:
+        """Answer each turn in order, with the earlier turns as history; return the last answer."""
+        if not turns:
+            raise BadInput("'turns' is empty")
+        history: list[Turn] = []
+        answer = None
+        for q in turns:
+            answer = self.ask(q, history)
+            history += [Turn(role="user", content=q),
+                        Turn(role="assistant", content=answer.text, trials=answer.trials)]
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Iterable[Turn] = ()) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are produced, then the final Answer."""
+        t0 = time.perf_counter()
+        history = list(history)
+        question, notes = clean_question(question)
+        q = analyse(question)
+        scope, reason = self._scope(q, history)
+        if reason:
+            yield from self._finish(self._abstain(reason), t0, t0, notes, None)
+            return
+        rq = question
+        prev = _last_user(history)
+        if prev and scope and (q.refers_back or FOLLOW_UP_RE.search(question)):
+            rq = f"{prev} {question}"
+        hits = self.retriever.search(rq, None, diverse=q.is_list, trial_ids=scope)
+        t_ret = time.perf_counter()
+        self.last_retrieved = list(dict.fromkeys(h.chunk.trial_id for h in hits))
+        if not q.is_list:
+            target = self._single_target(q, scope, hits)
+            intent = field_intent(question)
+            if target and intent:
+                claims = answer_field(self.index.trials[target], intent)
+                if claims:
+                    yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
+                    return
+        if q.is_list:
+            answer = self._list_answer(q, scope, hits)
+            if answer is not None:
+                yield from self._finish(answer, t0, t_ret, notes, t_ret)
+                return
+        missing = self._missing_terms(q, scope)
+        if missing:
+            why = f"no indexed trial{' in scope' if scope else ''} mentions {', '.join(repr(m) for m in missing[:3])}."
+            yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
+            return
+        yield from self._generate(q, question, scope, hits, t0, t_ret, notes)
+
+    # -- scope -----------------------------------------------------------------------
+
+    def _scope(self, q: Query, history: list[Turn]) -> tuple[list[str] | None, str | None]:
+        """Trials the question is about (None = all), or a reason to abstain at once."""
+        trials = self.index.trials
+        if q.nct_ids:
+            known = [n for n in q.nct_ids if n in trials]
+            unknown = [n for n in q.nct_ids if n not in trials]
+            if not known:
+                return None, f"{', '.join(unknown)} is not among the {len(trials):,} indexed trials."
+            return known, None
+        if q.title_phrase:
+            phrase = _norm(q.title_phrase)
+            matched = [tid for tid, t in trials.items() if phrase in _norm(t.title) or (t.title and _norm(t.title) in phrase)]
+            if matched:
+                return matched[:5], None
+        last = _last_trials(history)
+        if last and (q.refers_back or FOLLOW_UP_RE.search(q.text) or (not q.content_terms and not q.is_list)):
+            return last, None
+        return None, None
+
+    def _single_target(self, q: Query, scope: list[str] | None, hits) -> str | None:
+        if scope:
+            return scope[0] if len(scope) == 1 else None
+        if len(self.index.trials) == 1:
+            return next(iter(self.index.trials))
+        if not q.content_terms or not hits:
+            return None
+        top = hits[0].chunk.trial_id
+        sup = support(self.index.trials[top], q)
+        return top if len(sup.matched) == len(q.content_terms) else None
+
+    # -- "which trials" --------------------------------------------------------------
+
+    def _candidates(self, scope: list[str] | None, hits) -> list[str]:
+        if scope:
+            return scope
+        if len(self.index.trials) <= SMALL_INDEX:
+            return list(self.index.trials)
+        return list(dict.fromkeys(h.chunk.trial_id for h in hits))
+
+    def _list_answer(self, q: Query, scope: list[str] | None, hits) -> Answer | None:
+        trials = self.index.trials
+        cands = self._candidates(scope, hits)
+        if q.content_terms:
+            topical = [t for t in cands if len(support(trials[t], q).matched) == len(q.content_terms)]
+        else:
+            topical = cands
+        filt = list_filter(q)
+        total = len(trials)
+        if filt is not None:
+            matches, unknown = [], []
+            for tid in topical:
+                verdict = filt.test(trials[tid])
+                if verdict is None:
+                    unknown.append(tid)
+                elif verdict:
+                    matches.append(tid)
+            claims = []
+            for tid in matches:
+                quote = filt.cite(trials[tid])
+                claims.append(Claim(filt.explain(trials[tid]), [quote] if quote else []))
+            if not claims:
+                return self._abstain(f"none of the {len(topical):,} candidate trials {filt.describe}.")
+            head = Claim(f"{len(matches)} of the {total:,} indexed trials {filt.describe}:")
+            tail = [Claim(f"({len(unknown)} trial{'s' if len(unknown) != 1 else ''} do not state this.)")] if unknown else []
+            return self._compose([head, *claims, *tail], matches, bullets=True)
+        extreme = extreme_enrollment(q)
+        if extreme:
+            known = [t for t in topical if trials[t].fields.enrollment is not None]
+            if not known:
+                return None
+            pick = (max if extreme == "max" else min)(known, key=lambda t: trials[t].fields.enrollment or 0)
+            claims = answer_field(trials[pick], "enrollment")
+            if not claims:
+                return None
+            word = "largest" if extreme == "max" else "smallest"
+            return self._compose([Claim(f"Of the {len(known)} trials that state an enrollment, the {word} is {trials[pick].nct_id or pick}:"), *claims], [pick])
+        if not q.content_terms:
+            return None
+        supports = [support(trials[t], q, q.section_hints or None) for t in cands]
+        if q.negated:
+            chosen = [s for s in supports if not s.matched]
+            claims = []
+            for s in chosen:
+                t = trials[s.trial_id]
+                about = rank_sentences(t, q, 1, sections=["Interventions", "Title"])
+                claims.append(Claim(f"{t.nct_id or t.doc_id} does not mention {', '.join(q.content_terms)}; it studies:", about[:1]))
+        else:
+            chosen = [s for s in supports if s.full]
+            claims = [Claim(f"{trials[s.trial_id].nct_id or s.trial_id}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best) for s in chosen]
+        if not chosen:
+            return self._abstain(f"no indexed trial states {' and '.join(repr(t) for t in q.content_terms)} together.")
+        head = Claim(f"{len(chosen)} of the {total:,} indexed trials match:")
+        return self._compose([head, *claims], [s.trial_id for s in chosen], bullets=True)
+
+    # -- abstention gate -------------------------------------------------------------
+
+    def _vocabulary(self) -> set[str]:
+        if self._vocab is None:
+            vocab: set[str] = set()
+            for chunk in self.index.chunks:
+                for w in words(chunk.embed_text):
+                    vocab.update(w[:i] for i in range(2, min(len(w), 9) + 1))
+            self._vocab = vocab
+        return self._vocab
+
+    def _missing_terms(self, q: Query, scope: list[str] | None) -> list[str]:
+        """Content terms of the question that no trial in scope contains at all."""
+        if scope:
+            text = "\n".join(s.text for tid in scope for s in sentences(self.index.trials[tid]))
+            lower, ws = text.lower(), set(words(text))
+            return [t for t in q.content_terms if not has_term(lower, ws, t)]
+        vocab = self._vocabulary()
+        from trialqa.query import term_variants
+
+        return [t for t in q.content_terms
+                if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]
+
+    # -- the model -------------------------------------------------------------------
+
+    def _evidence(self, q: Query, hits, scope: list[str] | None) -> list[Sentence]:
+        """A few sentences from the best chunks, those sharing most terms with the question."""
+        picked: list[tuple[float, int, Sentence]] = []
+        for rank, hit in enumerate(hits[:8]):
+            c = hit.chunk
+            for j, text in enumerate(split_sentences(c.text)):
+                s = Sentence(c.trial_id, c.section, text, j)
+                overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
+                hint = 1.0 if any(c.section.startswith(h.split(":")[0]) for h in q.section_hints) else 0.0
+                picked.append((overlap + hint - 0.15 * rank - 0.02 * j, rank, s))
+        picked.sort(key=lambda x: -x[0])
+        out, seen = [], set()
+        for _, _, s in picked:
+            if (s.trial_id, s.text) not in seen:
+                seen.add((s.trial_id, s.text))
+                out.append(s)
+        return out[:10]
+
+    def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
+                  notes: list[str]) -> Iterator[str | Answer]:
+        gen = self.generator
+        book = SourceBook(self.index.trials)
+        evidence = self._evidence(q, hits, scope)
+        if not evidence:
+            yield from self._finish(self._abstain("no indexed section matches the question."), t0, t_ret, notes, None)
+            return
+        qtoks = gen.count_tokens(question)
+        if qtoks > PROMPT_QUESTION_TOKENS:
+            question = question[: int(len(question) * PROMPT_QUESTION_TOKENS / qtoks)].rsplit(" ", 1)[0]
+            notes.append(f"question trimmed to about {PROMPT_QUESTION_TOKENS} tokens for the model")
+        fixed = sum(gen.count_tokens(m["content"]) for m in prompts.answer_messages("", ""))
+        budget = min(EVIDENCE_TOKENS, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
+        lines, used = [], 0
+        for s in evidence:
+            trial = self.index.trials[s.trial_id]
+            line = f"[{{key}}] ({trial.nct_id or trial.doc_id}, {s.section}) {s.text}"
+            cost = gen.count_tokens(line) + 2
+            if used + cost > budget and lines:
+                continue
+            key = book.add(s)
+            lines.append(line.format(key=key))
+            used += cost
+        messages = prompts.answer_messages("\n".join(lines), question)
+        first: float | None = None
+        raw, shown = "", []
+        released = suppressed = False
+        pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, stop=["\nQuestion:", "\n\n\n"])
+        for piece in book.stream(pieces):
+            if first is None:
+                first = time.perf_counter()
+            raw += piece
+            if not released:  # hold the opening back until it cannot be NOT FOUND
+                if len(raw.strip()) < len(NOT_FOUND):
+                    continue
+                released, suppressed, piece = True, raw.strip().upper().startswith(NOT_FOUND), raw
+            if not suppressed:
+                shown.append(piece)
+                yield piece
+        text = book.render(raw)
+        cites = book.citations()
+        stripped = _strip_labels(text)
+        if NOT_FOUND in raw.upper() and len(stripped) < 40 or not stripped and not cites:
+            yield from self._finish(self._abstain("the retrieved sections do not answer this."), t0, t_ret, notes, first)
+            return
+        if not cites:
+            cites = self._attribute(stripped, book)
+            if not cites:
+                yield from self._finish(self._abstain("the model's answer could not be tied to a source."), t0, t_ret, notes, first)
+                return
+            text = f"{stripped} {''.join(dict.fromkeys(label(self.index.trials[c.trial_id], c.section) for c in cites))}"
+        elif len(stripped) < 3:  # a bare key: say what the source says
+            text = " ".join(f"\u201c{_clip(c.quote)}\u201d {label(self.index.trials[c.trial_id], c.section)}" for c in cites)
+        text = text.replace(NOT_FOUND, "").strip()
+        answer = Answer(text=text, citations=cites, trials=list(dict.fromkeys(c.trial_id for c in cites)))
+        if "".join(shown).strip() != text:
+            answer.notes.append("answer text was normalised after streaming")
+        yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
+
+    def _attribute(self, text: str, book: SourceBook) -> list[Citation]:
+        """Tie an answer that named no key to the source sharing most of its words (or nothing)."""
+        aw = {w for w in words(text) if len(w) > 3 or w.isdigit()}
+        best, best_n = None, 0
+        for s in book.sources:
+            n = len(aw & set(words(s.text)))
+            if n > best_n:
+                best, best_n = s, n
+        if best is None or best_n < 3:
+            return []
+        return [citation(self.index.trials[best.trial_id], best)]
+
+    # -- composing ---------------------------------------------------------------------
+
+    def _compose(self, claims: list[Claim], trials: list[str], bullets: bool = False) -> Answer:
+        parts, cites, seen = [], [], set()
+        for i, claim in enumerate(claims):
+            labels = []
+            for s in claim.sources:
+                t = self.index.trials[s.trial_id]
+                labels.append(label(t, s.section))
+                if (s.trial_id, s.section, s.text) not in seen:
+                    seen.add((s.trial_id, s.section, s.text))
+                    cites.append(citation(t, s))
+            line = claim.text + (" " + "".join(dict.fromkeys(labels)) if labels else "")
+            parts.append(("- " + line) if bullets and i > 0 and claim.sources else line)
+        return Answer(text=("\n" if bullets else " ").join(parts), citations=cites, trials=trials)
+
+    def _abstain(self, reason: str) -> Answer:
+        return Answer(text=f"{ABSTAIN_PREFIX}: {reason}", abstained=True)
+
+    def _finish(self, answer: Answer, t0: float, t_ret: float, notes: list[str],
+                first: float | None, streamed: bool = False) -> Iterator[str | Answer]:
+        if not streamed:
+            for piece in re.findall(r"\S+\s*|\s+", answer.text):
+                if first is None:
+                    first = time.perf_counter()
+                yield piece
+        now = time.perf_counter()
+        answer.notes = notes + answer.notes
+        answer.timings = Timings(retrieve_s=round(t_ret - t0, 4),
+                                 first_token_s=round((first or now) - t0, 4), total_s=round(now - t0, 4))
+        yield answer
+
+
+def _last_user(history: list[Turn]) -> str | None:
+    return next((t.content for t in reversed(history) if t.role == "user"), None)
+
+
+def _last_trials(history: list[Turn]) -> list[str]:
+    return next((t.trials for t in reversed(history) if t.role == "assistant" and t.trials), [])
+
+
+def _norm(text: str) -> str:
+    return " ".join(words(text))
+
+
+def _clip(text: str, n: int = 220) -> str:
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _strip_labels(text: str) -> str:
+    return re.sub(r"\[[^\]]*\u00b7[^\]]*\]", "", text).strip()

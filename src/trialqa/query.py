@@ -1,0 +1,191 @@
+"""Question analysis: what a question asks, about which trials, in which sections.
+
+Everything here is vocabulary about trial records in general (ages, enrollment,
+sponsors, routes of administration ...), never about particular questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+NCT_RE = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
+WORD_RE = re.compile(r"[A-Za-z][A-Za-z\-']*[A-Za-z]|[A-Za-z]|\d+(?:\.\d+)?")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can could did do does doing don't down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is isn't it
+    it's its itself just me more most my myself no nor not now of off on once only or other our ours
+    out over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your yours also may might must shall per via vs versus please tell
+    show give list name describe explain say says said anything something there's what's whats one ones
+    kind type types whether etc get got use used uses using need needs mention mentions mentioned""".split()
+)
+
+#: Words about the record itself (schema words). They steer sections and fields but are
+#: not topical terms that the evidence must contain.
+SCHEMA_WORDS = frozenset(
+    """trial trials study studies studied studying record records registry research clinical
+    participant participants patient patients subject subjects people person volunteer volunteers
+    enroll enrolls enrolled enrolling enrollment enrolment recruit recruits recruiting recruitment
+    target planned plan plans estimated expected number many much count total size sample
+    sponsor sponsors sponsored funder funders funded funding lead collaborator collaborators
+    organization organisation responsible party investigator investigators
+    phase phases status stage state current currently ongoing active completed
+    eligible eligibility criteria criterion inclusion exclusion include includes included including
+    exclude excludes excluded excluding accept accepts accepted allow allows allowed qualify qualifies
+    age ages aged old older oldest young younger youngest year years minimum maximum limit limits
+    upper lower range youngest max min range
+    sex sexes gender genders male males female females men women man woman
+    healthy condition conditions disease diseases indication indications
+    intervention interventions treatment treatments therapy therapies drug drugs arm arms group groups
+    design designed allocation randomized randomised masking masked blinded blind purpose model
+    outcome outcomes measure measures measured endpoint endpoints primary secondary
+    location locations site sites where city country countries hospital hospitals center centre
+    centers centres facility facilities conducted held based located
+    contact contacts email phone
+    start started starts begin began date dates when completion complete end ends ended finish
+    title titled called named identifier identifiers id ids number nct
+    summary description brief detailed about purpose aim aims goal goals objective objectives
+    keyword keywords result results
+    doc document page""".split()
+)
+
+#: Section hints: a word in the question points at the canonical sections to look in.
+SECTION_HINTS: dict[str, tuple[str, ...]] = {
+    "exclude": ("Eligibility: Exclusion",), "excludes": ("Eligibility: Exclusion",),
+    "excluded": ("Eligibility: Exclusion",), "exclusion": ("Eligibility: Exclusion",),
+    "inclusion": ("Eligibility: Inclusion",), "include": ("Eligibility",),
+    "eligible": ("Eligibility",), "eligibility": ("Eligibility",), "criteria": ("Eligibility",),
+    "outcome": ("Outcomes",), "outcomes": ("Outcomes",), "endpoint": ("Outcomes",),
+    "measure": ("Outcomes",), "measured": ("Outcomes",), "score": ("Outcomes", "Eligibility"),
+    "location": ("Locations",), "locations": ("Locations",), "where": ("Locations",),
+    "site": ("Locations",), "sites": ("Locations",), "hospital": ("Locations",),
+    "city": ("Locations",), "country": ("Locations",),
+    "sponsor": ("Sponsor",), "sponsored": ("Sponsor",), "funded": ("Sponsor",), "funder": ("Sponsor",),
+    "contact": ("Contacts",), "email": ("Contacts",), "phone": ("Contacts",),
+    "dose": ("Interventions", "Arms", "Description"), "doses": ("Interventions", "Arms", "Description"),
+    "dosing": ("Interventions", "Arms", "Description"),
+    "arm": ("Arms",), "arms": ("Arms",), "group": ("Arms",), "groups": ("Arms",),
+    "intervention": ("Interventions", "Arms"), "interventions": ("Interventions", "Arms"),
+    "design": ("Design",), "allocation": ("Design",), "masking": ("Design",), "randomized": ("Design",),
+    "enroll": ("Enrollment",), "enrollment": ("Enrollment",),
+    "start": ("Dates",), "started": ("Dates",), "completion": ("Dates",),
+}
+
+#: Spelling variants that count as the same term when matching evidence.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "iv": ("intraven", "infusion"), "intraven": ("iv",),
+    "kg": ("kilogram", "/kg", "body weight"), "kilogram": ("kg",),
+    "weight": ("kg",), "bodyweight": ("kg",),
+    "women": ("female", "woman"), "woman": ("female", "women"),
+    "men": ("male", "man"), "children": ("child", "pediatric", "paediatric"),
+    "kids": ("child", "pediatric"), "pregnancy": ("pregnant",), "pregnant": ("pregnancy",),
+    "cancer": ("tumor", "tumour", "malignan", "carcinoma", "neoplasm"),
+    "tumor": ("tumour", "cancer"), "hpv": ("papillomavirus",),
+    "liver": ("hepat",), "hepatic": ("liver",), "uterus": ("uterine", "intrauterine"),
+    "uterine": ("uterus", "intrauterine"), "skin": ("dermat", "cutaneous", "psoriasis"),
+    "stem": ("msc",), "msc": ("stem",), "mscs": ("stem", "msc"),
+    "injected": ("injection", "inject"), "injection": ("inject",), "infused": ("infusion",),
+}
+
+LIST_RE = re.compile(
+    r"^\s*(which|what|list|name|find|show|are there|is there|do any|does any|how many)\b.*\b(trials|studies|records|ones)\b"
+    r"|^\s*(which|what) (trial|study)s?\b|\b(any|all|every) (of the )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
+    re.IGNORECASE,
+)
+NEGATION_RE = re.compile(r"\b(not|n't|without|never|no)\b", re.IGNORECASE)
+AGE_RE = re.compile(
+    r"\b(\d{1,3})[\s-]*(?:years?|yrs?|y)[\s-]*old\b|\baged?\s+(\d{1,3})\b|\b(\d{1,3})[\s-]*year[\s-]*olds?\b",
+    re.IGNORECASE,
+)
+REFERRING_RE = re.compile(
+    r"\b(it|its|it's|this|that|these|those|they|them|their|the same|same trial|the trial|the study|"
+    r"this trial|that trial|this study|that study|the former|the latter|each of them|both)\b",
+    re.IGNORECASE,
+)
+
+
+def stem(word: str) -> str:
+    """A crude, language-blind stem: lowercase, first 6 letters (numbers kept whole)."""
+    w = word.lower().strip("'-")
+    if w.isdigit() or any(c.isdigit() for c in w):
+        return w
+    return w[:6] if len(w) > 6 else w
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in WORD_RE.findall(text)]
+
+
+@dataclass
+class Query:
+    """What the assistant understood of a question."""
+
+    text: str
+    nct_ids: list[str] = field(default_factory=list)
+    is_list: bool = False
+    negated: bool = False
+    age: int | None = None
+    content_terms: list[str] = field(default_factory=list)
+    section_hints: list[str] = field(default_factory=list)
+    refers_back: bool = False
+    title_phrase: str | None = None
+
+    @property
+    def term_stems(self) -> list[str]:
+        return [stem(t) for t in self.content_terms]
+
+
+def normalise_nct(num: str) -> str:
+    return f"NCT{int(num):08d}"
+
+
+def analyse(question: str) -> Query:
+    q = Query(text=question)
+    q.nct_ids = list(dict.fromkeys(normalise_nct(m.group(1)) for m in NCT_RE.finditer(question)))
+    q.is_list = bool(LIST_RE.search(question))
+    q.negated = bool(NEGATION_RE.search(question))
+    m = AGE_RE.search(question)
+    if m:
+        q.age = int(next(g for g in m.groups() if g))
+    quoted = re.search(r"[\"“'‘]([^\"”’]{12,})[\"”’]", question)
+    if quoted:
+        q.title_phrase = quoted.group(1).strip()
+    toks = words(NCT_RE.sub(" ", question))
+    seen: list[str] = []
+    for t in toks:
+        if t in STOPWORDS or t in SCHEMA_WORDS or len(t) < 2:
+            continue
+        if t.isdigit() or re.fullmatch(r"\d+(\.\d+)?", t):
+            continue  # numbers are checked by the field logic, not as topical terms
+        if t not in seen:
+            seen.append(t)
+    q.content_terms = seen
+    hints: list[str] = []
+    for t in toks:
+        for s in SECTION_HINTS.get(t, ()):
+            if s not in hints:
+                hints.append(s)
+    q.section_hints = hints
+    q.refers_back = bool(REFERRING_RE.search(question)) and not q.nct_ids
+    return q
+
+
+def term_variants(term: str) -> tuple[str, ...]:
+    """The stems that count as evidence of `term` (its own stem and its synonyms)."""
+    s = stem(term)
+    return (s, *SYNONYMS.get(term.lower(), ()), *SYNONYMS.get(s, ()))
+
+
+def has_term(text_lower: str, text_words: set[str] | list[str], term: str) -> bool:
+    """True when `term` (or a variant) starts a word of the text (or, with punctuation, occurs in it)."""
+    for v in term_variants(term):
+        if not v.isalnum():
+            if v in text_lower:
+                return True
+        elif any(w.startswith(v) for w in text_words):
+            return True
+    return False

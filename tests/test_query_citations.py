@@ -1,0 +1,60 @@
+"""Question analysis, key mapping and citation rendering (no models)."""
+
+from __future__ import annotations
+
+from trialqa.citations import SourceBook
+from trialqa.evidence import Sentence, split_sentences
+from trialqa.query import analyse, has_term, words
+from trialqa.types import Source, Trial
+
+
+def _trial(tid="NCT00000001", nct="NCT00000001"):
+    return Trial(trial_id=tid, nct_id=nct, doc_id=tid if nct is None else "doc", title="T", source=Source(path="x", format="ctgov-xml"))
+
+
+def test_analyse_finds_ids_lists_ages_and_terms():
+    q = analyse("Which trials would accept a 62-year-old with liver cirrhosis? See nct 1728727")
+    assert q.nct_ids == ["NCT01728727"]
+    assert q.is_list and q.age == 62
+    assert "liver" in q.content_terms and "cirrhosis" in q.content_terms
+    assert "trials" not in q.content_terms and "accept" not in q.content_terms
+
+
+def test_follow_up_pronoun_detected():
+    assert analyse("What is its upper age limit?").refers_back
+    assert not analyse("What is the upper age limit of NCT01728727?").refers_back
+
+
+def test_terms_match_word_starts_and_variants():
+    text = "injected intravenously with 1.5x10E6/kg"
+    assert has_term(text.lower(), set(words(text)), "intravenous")
+    assert has_term(text.lower(), set(words(text)), "iv")
+    assert has_term(text.lower(), set(words(text)), "kg")
+    other = "treatment of women"
+    assert not has_term(other.lower(), set(words(other)), "men")
+
+
+def test_sentences_split_items_and_sentences():
+    parts = split_sentences("Inclusion Criteria:\n- Aged 18-65 years. Signed consent.\n• HBV-related cirrhosis")
+    assert parts == ["Inclusion Criteria:", "Aged 18-65 years.", "Signed consent.", "HBV-related cirrhosis"]
+
+
+def test_keys_map_to_labels_and_unknown_keys_are_dropped():
+    t = _trial()
+    book = SourceBook({t.trial_id: t})
+    k1 = book.add(Sentence(t.trial_id, "Eligibility", "Ages 18 to 65.", 0))
+    k2 = book.add(Sentence(t.trial_id, "Locations", "Xi'an, China", 1))
+    assert (k1, k2) == ("S1", "S2")
+    text = book.render("Adults 18 to 65 [S1] in Xi'an [S2, S9] and more [S7].")
+    assert text == "Adults 18 to 65 [NCT00000001 · Eligibility] in Xi'an [NCT00000001 · Locations] and more."
+    assert [c.section for c in book.citations()] == ["Eligibility", "Locations"]
+    assert book.dropped == ["S9", "S7"]
+
+
+def test_stream_holds_back_partial_keys():
+    t = _trial(tid="000_abc", nct=None)
+    book = SourceBook({t.trial_id: t})
+    book.add(Sentence(t.trial_id, "Summary", "HPV clearance.", 0))
+    out = list(book.stream(iter(["It studies HPV [", "S", "1", "] clearance."])))
+    assert "".join(out) == "It studies HPV [000_abc · Summary] clearance."
+    assert all("[S" not in piece for piece in out)

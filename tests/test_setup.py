@@ -1,0 +1,98 @@
+"""Issue 3: the CLI surface, lazy imports, and the bundled-model assembly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trialqa.cli import cli
+from trialqa.errors import ModelUnavailable
+from trialqa.models import assemble, part_paths, resolve_gguf
+from trialqa.settings import BUNDLED_GGUF_SHA256, Settings
+
+COMMANDS = ["ingest", "index", "search", "ask", "eval", "chat", "model"]
+
+
+def test_help_lists_every_command():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_text(name):
+    cmd = cli.commands[name]
+    assert cmd.help and "not written" not in cmd.help.lower()
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_import_is_light():
+    code = (
+        "import sys, trialqa, trialqa.cli; "
+        "heavy = [m for m in ('torch', 'faiss', 'llama_cpp', 'gradio', 'sentence_transformers') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"heavy modules imported by `import trialqa`: {out.stdout}"
+
+
+def test_assembly_verifies_checksum(tmp_path: Path):
+    parts = []
+    for i, data in enumerate([b"GGUF" + b"a" * 100, b"b" * 50]):
+        p = tmp_path / f"part{i:02d}.bin"
+        p.write_bytes(data)
+        parts.append(p)
+    import hashlib
+
+    good = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()
+    out = assemble(parts, tmp_path / "cache" / "m.gguf", good)
+    assert out.read_bytes().startswith(b"GGUF")
+    parts[1].write_bytes(b"c" * 50)  # a corrupted chunk
+    with pytest.raises(ModelUnavailable, match="corrupt"):
+        assemble(parts, tmp_path / "cache" / "m2.gguf", good)
+    assert not (tmp_path / "cache" / "m2.gguf").exists()
+
+
+def test_corrupted_copy_of_real_chunk_is_rejected(tmp_path: Path):
+    """A temporary copy of the real first chunk with one flipped byte fails the real checksum."""
+    try:
+        first = part_paths()[0]
+    except ModelUnavailable:
+        pytest.skip("model packages not installed")
+    data = bytearray(first.read_bytes()[: 1 << 20])
+    data[1000] ^= 0xFF
+    bad = tmp_path / "part01.bin"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelUnavailable, match="sha256"):
+        assemble([bad], tmp_path / "out.gguf", BUNDLED_GGUF_SHA256)
+
+
+def test_missing_model_gives_clear_error(tmp_path: Path):
+    settings = Settings(model=tmp_path / "nope.gguf")
+    with pytest.raises(ModelUnavailable) as err:
+        resolve_gguf(None, settings)
+    msg = str(err.value)
+    assert "nope.gguf" in msg and "TRIALQA_MODEL" in msg and "\n" not in msg
+
+
+def test_missing_model_cli_is_one_line(tmp_path: Path):
+    env = {"TRIALQA_MODEL": str(tmp_path / "missing.gguf")}
+    result = CliRunner().invoke(cli, ["model", "path"], env=env)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [l for l in result.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and "missing.gguf" in lines[0]
+
+
+def test_non_gguf_model_rejected(tmp_path: Path):
+    bad = tmp_path / "x.gguf"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelUnavailable, match="not a GGUF"):
+        resolve_gguf(bad, Settings())
