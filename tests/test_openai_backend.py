@@ -77,14 +77,18 @@ class FakeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
 
     def paths(self) -> list[str]:
         return [path for path, _, _ in self.requests]
 
+    def chats(self) -> list[tuple[dict[str, str], dict]]:
+        """(headers, body) of each chat-completions request."""
+        return [(headers, body) for path, headers, body in self.requests if path == "/v1/chat/completions"]  # type: ignore[misc]
+
     def chat_bodies(self) -> list[dict]:
-        return [body for path, _, body in self.requests if path == "/v1/chat/completions"]  # type: ignore[misc]
+        return [body for _, body in self.chats()]
 
 
 @pytest.fixture
@@ -121,8 +125,7 @@ def test_streams_pieces_and_sends_the_openai_request(fake, make):
     gen = make(fake.url, api_key="s3cret", api_model="qwen", llm={"temperature": 0.0, "seed": 7})
     assert isinstance(gen, Generator)
     assert "".join(gen.stream(MESSAGES, max_tokens=32, stop=["\n\n"])) == "The answer."
-    (path, headers, body), = fake.requests
-    assert path == "/v1/chat/completions"
+    (headers, body), = fake.chats()
     assert headers["Authorization"] == "Bearer s3cret"
     assert body == {"model": "qwen", "messages": MESSAGES, "max_tokens": 32, "temperature": 0.0,
                     "seed": 7, "stream": True, "stop": ["\n\n"]}
@@ -132,7 +135,7 @@ def test_streams_pieces_and_sends_the_openai_request(fake, make):
 def test_no_authorization_header_without_api_key(fake, make):
     fake.routes["/v1/chat/completions"] = [Reply(body=sse("ok"))]
     assert list(make(fake.url).stream(MESSAGES, max_tokens=4)) == ["ok"]
-    assert "Authorization" not in fake.requests[0][1]
+    assert all("Authorization" not in headers for _, headers, _ in fake.requests)
 
 
 def test_skips_comments_fields_and_usage_only_events(fake, make):
@@ -154,7 +157,8 @@ def test_llama_cpp_python_server_gets_grammar_and_counts_tokens(fake, make):
     assert gen.count_tokens("some text") == 5
     assert gen.server == "llama-cpp-python"
     list(gen.stream(MESSAGES, max_tokens=4, grammar='root ::= "yes"'))
-    assert fake.chat_bodies()[0]["grammar"] == 'root ::= "yes"'
+    body = fake.chat_bodies()[0]
+    assert body["grammar"] == 'root ::= "yes"' and body["repeat_penalty"] == 1.0
     assert fake.requests[1][2] == {"model": "local", "input": "some text"}
 
 
@@ -172,7 +176,7 @@ def test_plain_openai_server_estimates_tokens_and_gets_no_grammar(fake, make):
     assert gen.count_tokens("a" * 10) == 4  # ceil(10 / 3): never below the truth for ~4 chars/token
     assert gen.count_tokens("") == 0
     list(gen.stream(MESSAGES, max_tokens=4, grammar='root ::= "x"'))
-    assert "grammar" not in fake.chat_bodies()[0]
+    assert "grammar" not in fake.chat_bodies()[0] and "repeat_penalty" not in fake.chat_bodies()[0]
     assert fake.paths().count("/extras/tokenize") == 1  # probed once, then remembered
 
 
@@ -211,7 +215,7 @@ def test_unreachable_server_is_one_clear_line(make):
     with pytest.raises(GenerationError) as exc:
         list(gen.stream(MESSAGES, max_tokens=4))
     message = one_line(exc)
-    assert message.startswith(f"cannot reach the generation server at http://127.0.0.1:{port}/v1/chat/completions: ")
+    assert message.startswith(f"cannot reach the generation server at http://127.0.0.1:{port}/v1: ")
     assert "(tried 3 times); start it or fix TRIALQA_BASE_URL" in message
     with pytest.raises(GenerationError, match="cannot reach the generation server"):
         gen.count_tokens("x")

@@ -136,7 +136,7 @@ class Assistant:
                 yield from self._finish(answer, t0, t_ret, notes, t_ret)
                 return
         missing = self._missing_terms(q, scope)
-        if missing:
+        if missing and 2 * len(missing) >= len(q.content_terms):
             why = f"no indexed trial{' in scope' if scope else ''} mentions {', '.join(repr(m) for m in missing[:3])}."
             yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
             return

@@ -8,11 +8,12 @@ the first piece was yielded: after that a retry would repeat text the caller alr
 Servers differ in what they offer beyond the OpenAI API. The first call that needs
 to know probes for a tokenizer endpoint, which also tells which server this is:
 
-    llama-cpp-python  POST {root}/extras/tokenize {"input": t}   -> {"tokens": [...]}, accepts "grammar"
-    llama.cpp server  POST {root}/tokenize        {"content": t} -> {"tokens": [...]}, accepts "grammar"
-    anything else     tokens estimated as len(text) / 3, no grammar sent
+    llama-cpp-python  POST {root}/extras/tokenize {"input": t}   -> {"tokens": [...]}
+    llama.cpp server  POST {root}/tokenize        {"content": t} -> {"tokens": [...]}
+    anything else     tokens estimated as len(text) / 3
 
-where {root} is base_url without its trailing /v1.
+where {root} is base_url without its trailing /v1. The two llama.cpp servers also get
+`grammar` and `repeat_penalty`; other servers get the plain OpenAI request.
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ T = TypeVar("T")
 CHARS_PER_TOKEN = 3
 #: longest wait between two attempts, whatever backoff or Retry-After say
 MAX_DELAY_S = 30.0
+#: llama-cpp-python's in-process default, sent so a llama.cpp server answers exactly like
+#: LlamaGenerator (llama-cpp-python's server would otherwise penalise repeats with 1.1)
+REPEAT_PENALTY = 1.0
 
 
 class _Flavour(NamedTuple):
     name: str
     tokenize_path: str
     tokenize_field: str
-    grammar: bool
+    llama_extras: bool  # accepts llama.cpp's "grammar" and "repeat_penalty"
 
 
 _FLAVOURS = (
@@ -123,8 +127,10 @@ class OpenAIGenerator:
         }
         if stop:
             body["stop"] = stop
-        if grammar and self._probe().grammar:
-            body["grammar"] = grammar
+        if self._probe().llama_extras:
+            body["repeat_penalty"] = REPEAT_PENALTY
+            if grammar:
+                body["grammar"] = grammar
         url = f"{self.base_url}/chat/completions"
 
         def first_piece() -> tuple[httpx.Response, Iterator[str], str | None]:
@@ -192,7 +198,7 @@ class OpenAIGenerator:
                 return attempt()
             except retryable as exc:
                 if n == retries:
-                    raise _final_error(url, exc, retries + 1) from exc
+                    raise self._final_error(url, exc, retries + 1) from exc
                 backoff = self._backoff_s * 2**n
                 if isinstance(exc, _Busy) and exc.retry_after is not None:
                     backoff = max(backoff, exc.retry_after)
@@ -204,8 +210,16 @@ class OpenAIGenerator:
                     "raise TRIALQA_API_TIMEOUT_S or use a faster server"
                 ) from exc
             except httpx.HTTPError as exc:
-                raise GenerationError(f"cannot reach the generation server at {url}: {_describe(exc)}; "
+                raise GenerationError(f"cannot reach the generation server at {self.base_url}: {_describe(exc)}; "
                                       "start it or fix TRIALQA_BASE_URL") from exc
+
+    def _final_error(self, url: str, exc: Exception, attempts: int) -> GenerationError:
+        if isinstance(exc, _Busy):
+            return GenerationError(f"the generation server at {url} failed {attempts} times, last with {exc}")
+        return GenerationError(
+            f"cannot reach the generation server at {self.base_url}: {_describe(exc)} (tried {attempts} times); "
+            "start it or fix TRIALQA_BASE_URL"
+        )
 
 
 def _pieces(response: httpx.Response, url: str) -> Iterator[str]:
@@ -262,15 +276,6 @@ def _garbage(url: str, what: str) -> GenerationError:
     return GenerationError(
         f"the generation server at {url} answered garbage ({what}); "
         "is TRIALQA_BASE_URL an OpenAI-compatible API root such as http://127.0.0.1:8000/v1?"
-    )
-
-
-def _final_error(url: str, exc: Exception, attempts: int) -> GenerationError:
-    if isinstance(exc, _Busy):
-        return GenerationError(f"the generation server at {url} failed {attempts} times, last with {exc}")
-    return GenerationError(
-        f"cannot reach the generation server at {url}: {_describe(exc)} (tried {attempts} times); "
-        "start it or fix TRIALQA_BASE_URL"
     )
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 NCT_RE = re.compile(r"\bNCT\s?0*(\d{1,8})\b", re.IGNORECASE)
-WORD_RE = re.compile(r"[A-Za-z][A-Za-z\-']*[A-Za-z]|[A-Za-z]|\d+(?:\.\d+)?")
+WORD_RE = re.compile(r"[A-Za-z][A-Za-z']*[A-Za-z]|[A-Za-z]|\d+(?:\.\d+)?")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before
@@ -21,7 +21,12 @@ STOPWORDS = frozenset(
     these they this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours also may might must shall per via vs versus please tell
     show give list name describe explain say says said anything something there's what's whats one ones
-    kind type types whether etc get got use used uses using need needs mention mentions mentioned""".split()
+    kind type types whether etc get got use used uses using need needs mention mentions mentioned
+    often frequently frequency how long duration repeated repeat repeats every time times happen
+    happens happened given give gives giving receive receives received take takes taken taking
+    main key exactly approximately roughly overall specific specifically detail details info
+    information know known want like look looking interested available provide provided done
+    way ways else another different same regarding related relate concerning run runs running ran""".split()
 )
 
 #: Words about the record itself (schema words). They steer sections and fields but are
@@ -50,7 +55,8 @@ SCHEMA_WORDS = frozenset(
     title titled called named identifier identifiers id ids number nct
     summary description brief detailed about purpose aim aims goal goals objective objectives
     keyword keywords result results
-    doc document page""".split()
+    doc document page dose doses dosing dosed dosage dosages administer administered administration
+    route routes""".split()
 )
 
 #: Section hints: a word in the question points at the canonical sections to look in.

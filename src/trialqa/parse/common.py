@@ -89,9 +89,13 @@ def format_items(text: str) -> str:
         if not raw.strip():
             blank_before = True
             continue
-        for piece in split_inline_enumeration(raw):
+        pieces = split_inline_enumeration(raw)
+        for piece in pieces:
             match = _BULLET.match(piece) or _DIGIT_ITEM.match(piece)
-            if match:
+            if len(pieces) > 1:
+                indent = len(raw) - len(raw.lstrip())
+                rows.append((indent, clean_line(re.sub(r"^\s*\d{1,2}\s*[.)\u3001]\s*", "", piece))))
+            elif match:
                 rows.append((len(match.group("indent")), clean_line(match.group("text"))))
             elif rows and not blank_before:
                 indent, prev = rows[-1]
@@ -179,7 +183,7 @@ def is_status(value: str) -> bool:
     return _key(value) in _STATUS
 
 
-_PHASE_TOKEN = re.compile(r"(early\s*phase\s*1|phase\s*[1-4](?:\s*/\s*[1-4])?|n/?a|not\s+applicable)", re.I)
+_PHASE_TOKEN = re.compile(r"\b(early\s*phase\s*1|phase\s*[1-4](?:\s*/\s*[1-4])?|n/?a|not\s+applicable)\b", re.I)
 
 
 def norm_phase(value: str | list[str] | None) -> str | None:

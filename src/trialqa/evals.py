@@ -1,0 +1,405 @@
+"""Gold-answer evaluation: load cases, score answers, aggregate metrics, gate on thresholds.
+
+    load_cases(path) -> [Case]                 one JSON object per line, validated
+    run_eval(cases, answer_fn, valid_ids)      -> EvalReport (score_case on every case)
+    load_thresholds(path, "gold.jsonl")        -> Thresholds (one TOML table per gold file)
+    check(report, thresholds)                  -> ["answer_accuracy 0.850 < 0.900", ...]
+
+A case passes when its abstention matches `expect_abstain` and, for an answered case,
+every expected trial/doc is cited, no forbidden trial is cited, one of `expect_any_text`
+appears in the answer (case-insensitive) and no citation is hallucinated. `expect_sections`
+is advisory: a miss is reported as a warning, not a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trialqa.errors import BadInput, ConfigError, GenerationError
+from trialqa.types import CANONICAL_SECTIONS, Answer, Citation, Timings, Trial
+
+Category = Literal["fact", "list", "numeric", "follow-up", "abstain"]
+CATEGORIES: tuple[Category, ...] = ("fact", "list", "numeric", "follow-up", "abstain")
+
+#: Metrics a threshold may name. Those in LOWER_IS_BETTER are maxima, the rest minima.
+METRICS = (
+    "answer_accuracy", "citation_precision", "citation_recall", "hallucinated_citations",
+    "abstention_accuracy", "retrieval_recall_at_k", "latency_p50_s", "latency_p95_s",
+)
+LOWER_IS_BETTER = frozenset({"hallucinated_citations", "latency_p50_s", "latency_p95_s"})
+
+
+class Case(BaseModel):
+    """One gold case: a question (or a conversation) and what a correct answer must do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    question: str | None = Field(None, min_length=1)
+    turns: list[str] | None = Field(None, min_length=2)
+    category: Category
+    expect_trials: list[str] = Field(default_factory=list)
+    forbid_trials: list[str] = Field(default_factory=list)
+    expect_docs: list[str] = Field(default_factory=list)
+    expect_any_text: list[str] = Field(default_factory=list)
+    expect_abstain: bool = False
+    expect_sections: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Case:
+        if (self.question is None) == (self.turns is None):
+            raise ValueError("give exactly one of 'question' or 'turns'")
+        if self.category == "follow-up" and self.turns is None:
+            raise ValueError("a 'follow-up' case needs 'turns'")
+        if self.expect_abstain and (self.expected_ids or self.expect_any_text):
+            raise ValueError("an abstention case cannot expect trials, docs or text")
+        if clash := set(self.expected_ids) & set(self.forbid_trials):
+            raise ValueError(f"ids both expected and forbidden: {sorted(clash)}")
+        for name in self.expect_sections:
+            if name.split(":")[0].strip() not in CANONICAL_SECTIONS:
+                raise ValueError(f"'{name}' is not a canonical section ({', '.join(CANONICAL_SECTIONS)})")
+        return self
+
+    @property
+    def prompts(self) -> list[str]:
+        """The user turns in order; a single question is a one-turn conversation."""
+        return list(self.turns) if self.turns is not None else [self.question or ""]
+
+    @property
+    def expected_ids(self) -> list[str]:
+        return [*self.expect_trials, *self.expect_docs]
+
+
+class CaseResult(BaseModel):
+    """The score of one case, with everything needed to see why it failed."""
+
+    id: str
+    category: Category
+    turns: list[str]
+    expect_abstain: bool
+    passed: bool
+    reasons: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    answer: str
+    abstained: bool
+    error: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    cited: list[str] = Field(default_factory=list, description="distinct cited trial ids")
+    retrieved: list[str] | None = None
+    hallucinated: int = 0
+    cited_correct: int = Field(0, description="distinct cited ids that count for precision")
+    expected_cited: int = 0
+    expected_total: int = 0
+    expected_retrieved: int | None = None
+    timings: Timings = Field(default_factory=Timings)
+
+
+class CategoryScore(BaseModel):
+    cases: int
+    passed: int
+    accuracy: float
+
+
+class Failure(BaseModel):
+    id: str
+    category: Category
+    reasons: list[str]
+
+
+class EvalReport(BaseModel):
+    """Aggregate metrics (the `--json` line) plus every case result (the report file)."""
+
+    cases: int
+    passed: int
+    answer_accuracy: float
+    citation_precision: float | None
+    citation_recall: float | None
+    hallucinated_citations: int
+    abstention_accuracy: float | None
+    retrieval_recall_at_k: float | None
+    latency_p50_s: float
+    latency_p95_s: float
+    failures: list[Failure]
+    per_category: dict[str, CategoryScore]
+    results: list[CaseResult] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """The metrics object printed as the last line of `trialqa eval --json`."""
+        return self.model_dump(mode="json", exclude={"results"})
+
+
+class Thresholds(BaseModel):
+    """Limits for one gold file: minima, except for LOWER_IS_BETTER metrics (maxima)."""
+
+    source: str
+    limits: dict[str, float]
+
+
+class KnownSources:
+    """What a citation may point at: the indexed trial ids and, optionally, their sections."""
+
+    def __init__(self, trial_ids: Iterable[str], sections: Iterable[tuple[str, str]] | None = None):
+        self.trial_ids = frozenset(trial_ids)
+        self.sections = frozenset(sections) if sections is not None else None
+
+    @classmethod
+    def from_trials(cls, trials: Mapping[str, Trial]) -> KnownSources:
+        return cls(trials, ((tid, s.name) for tid, t in trials.items() for s in t.sections))
+
+    def resolves(self, citation: Citation) -> bool:
+        if citation.trial_id not in self.trial_ids:
+            return False
+        return self.sections is None or (citation.trial_id, citation.section) in self.sections
+
+
+AnswerFn = Callable[[Case], tuple[Answer, list[str] | None]]
+
+
+class IndexLike(Protocol):
+    @property
+    def trials(self) -> Mapping[str, Trial]: ...
+
+
+class Conversational(Protocol):
+    """The part of `trialqa.assistant.Assistant` the eval drives."""
+
+    @property
+    def index(self) -> IndexLike: ...
+
+    @property
+    def last_retrieved(self) -> list[str]: ...
+
+    def converse(self, turns: list[str]) -> Answer: ...
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read a gold JSONL file; a bad line raises BadInput naming `file:line`."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such gold file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read gold file: {exc}") from None
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            case = Case.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except ValidationError as exc:
+            raise BadInput(f"{where}: {_describe(exc)}") from None
+        if case.id in seen:
+            raise BadInput(f"{where}: duplicate case id '{case.id}'")
+        seen.add(case.id)
+        cases.append(case)
+    if not cases:
+        raise BadInput(f"{path}: no cases in gold file")
+    return cases
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}" if field else msg)
+    return "; ".join(parts)
+
+
+def _ids(citation: Citation) -> set[str]:
+    return {citation.trial_id, citation.doc_id} | ({citation.nct_id} if citation.nct_id else set())
+
+
+def score_case(
+    case: Case,
+    answer: Answer,
+    hits_trial_ids: list[str] | None,
+    known: KnownSources | None = None,
+) -> CaseResult:
+    """Score one answer against its gold case (see the module docstring for the rules)."""
+    reasons: list[str] = []
+    expected = set(case.expected_ids)
+    forbidden = set(case.forbid_trials)
+    by_trial: dict[str, set[str]] = {}
+    for c in answer.citations:
+        by_trial.setdefault(c.trial_id, set()).update(_ids(c))
+    bad = [c for c in answer.citations if known is not None and not known.resolves(c)]
+    bad_trials = {c.trial_id for c in bad}
+    cited_any = set().union(*by_trial.values()) if by_trial else set()
+
+    if answer.error:
+        reasons.append(f"error: {answer.error}")
+    if bad:
+        reasons.append("hallucinated citations: " + ", ".join(f"{c.trial_id} · {c.section}" for c in bad))
+    if case.expect_abstain:
+        if not answer.abstained:
+            reasons.append("answered, expected an abstention")
+        elif answer.citations:
+            reasons.append("abstained but cited sources")
+        correct = 0
+    else:
+        if answer.abstained:
+            reasons.append("abstained, expected an answer")
+        if missing := sorted(expected - cited_any):
+            reasons.append("expected not cited: " + ", ".join(missing))
+        if cited_forbidden := sorted(forbidden & cited_any):
+            reasons.append("forbidden cited: " + ", ".join(cited_forbidden))
+        text = answer.text.lower()
+        if case.expect_any_text and not any(t.lower() in text for t in case.expect_any_text):
+            reasons.append("answer has none of: " + " | ".join(case.expect_any_text))
+        if expected:
+            correct = sum(1 for tid, ids in by_trial.items() if ids & expected and tid not in bad_trials)
+        else:
+            correct = sum(1 for tid, ids in by_trial.items() if not ids & forbidden and tid not in bad_trials)
+
+    cited_sections = [c.section.split(":")[0].strip() for c in answer.citations]
+    warnings = [
+        f"section not cited: {name}" for name in case.expect_sections
+        if not case.expect_abstain and name.split(":")[0].strip() not in cited_sections
+    ]
+    retrieved_hits = None
+    if hits_trial_ids is not None and expected and not case.expect_abstain:
+        retrieved_hits = len(expected & set(hits_trial_ids))
+    return CaseResult(
+        id=case.id, category=case.category, turns=case.prompts, expect_abstain=case.expect_abstain,
+        passed=not reasons,
+        reasons=reasons, warnings=warnings, answer=answer.text, abstained=answer.abstained,
+        error=answer.error, citations=answer.citations, cited=sorted(by_trial),
+        retrieved=hits_trial_ids, hallucinated=len(bad), cited_correct=correct,
+        expected_cited=len(expected & cited_any), expected_total=len(expected),
+        expected_retrieved=retrieved_hits, timings=answer.timings,
+    )
+
+
+def run_eval(
+    cases: list[Case],
+    answer_fn: AnswerFn,
+    valid_ids: set[str] | KnownSources,
+    on_result: Callable[[int, int, CaseResult], None] | None = None,
+) -> EvalReport:
+    """Answer and score every case, then aggregate. `on_result(i, n, result)` reports progress."""
+    known = valid_ids if isinstance(valid_ids, KnownSources) else KnownSources(valid_ids)
+    results = []
+    for i, case in enumerate(cases, 1):
+        answer, retrieved = answer_fn(case)
+        result = score_case(case, answer, retrieved, known)
+        results.append(result)
+        if on_result is not None:
+            on_result(i, len(cases), result)
+    return aggregate(results)
+
+
+def aggregate(results: list[CaseResult]) -> EvalReport:
+    """Combine case results into the report metrics (micro-averaged over citations/ids)."""
+    n = len(results)
+    passed = sum(r.passed for r in results)
+    answered = [r for r in results if r.expected_total]
+    abstain = [r for r in results if r.expect_abstain]
+    with_hits = [r for r in results if r.expected_retrieved is not None]
+    latencies = sorted(r.timings.total_s for r in results)
+    per_category = {}
+    for cat in CATEGORIES:
+        rs = [r for r in results if r.category == cat]
+        if rs:
+            ok = sum(r.passed for r in rs)
+            per_category[cat] = CategoryScore(cases=len(rs), passed=ok, accuracy=ok / len(rs))
+    return EvalReport(
+        cases=n,
+        passed=passed,
+        answer_accuracy=passed / n if n else 0.0,
+        citation_precision=_ratio(sum(r.cited_correct for r in results), sum(len(r.cited) for r in results)),
+        citation_recall=_ratio(sum(r.expected_cited for r in answered), sum(r.expected_total for r in answered)),
+        hallucinated_citations=sum(r.hallucinated for r in results),
+        abstention_accuracy=_ratio(sum(r.abstained and not r.citations for r in abstain), len(abstain)),
+        retrieval_recall_at_k=_ratio(
+            sum(r.expected_retrieved or 0 for r in with_hits), sum(r.expected_total for r in with_hits)
+        ),
+        latency_p50_s=_percentile(latencies, 50),
+        latency_p95_s=_percentile(latencies, 95),
+        failures=[Failure(id=r.id, category=r.category, reasons=r.reasons) for r in results if not r.passed],
+        per_category=per_category,
+        results=results,
+    )
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float:
+    """Linear-interpolated percentile of already sorted values (0.0 for none)."""
+    if not sorted_values:
+        return 0.0
+    pos = (len(sorted_values) - 1) * pct / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def load_thresholds(path: Path, eval_file_name: str) -> Thresholds:
+    """Read the `["<eval_file_name>"]` table of a thresholds TOML file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no thresholds file (pass --thresholds PATH)") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read thresholds: {exc}") from None
+    table = data.get(eval_file_name)
+    if not isinstance(table, dict):
+        raise ConfigError(f'{path}: no ["{eval_file_name}"] table; add one with the metric limits')
+    limits: dict[str, float] = {}
+    for key, value in table.items():
+        if key not in METRICS:
+            raise ConfigError(f'{path}: ["{eval_file_name}"].{key} is not a metric ({", ".join(METRICS)})')
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f'{path}: ["{eval_file_name}"].{key} must be a number, got {value!r}')
+        limits[key] = float(value)
+    return Thresholds(source=f'{path}["{eval_file_name}"]', limits=limits)
+
+
+def check(report: EvalReport, thresholds: Thresholds) -> list[str]:
+    """Every metric that misses its limit, as one line each; empty when the gate passes.
+
+    A metric the cases cannot measure (None: e.g. no abstention case in a `--limit` run)
+    is skipped; every gold file measures all of them.
+    """
+    failures = []
+    for metric, limit in thresholds.limits.items():
+        value = getattr(report, metric)
+        if value is None:
+            continue
+        if metric in LOWER_IS_BETTER and value > limit:
+            failures.append(f"{metric} {value:.3f} > max {limit:g}")
+        elif metric not in LOWER_IS_BETTER and value < limit:
+            failures.append(f"{metric} {value:.3f} < min {limit:g}")
+    return failures
+
+
+def assistant_answer_fn(assistant: Conversational) -> AnswerFn:
+    """Answer a case the way `trialqa ask` would: the whole conversation, fresh per case.
+
+    A question the assistant rejects (BadInput) or a generation failure becomes a failed
+    case with its error, and the run goes on; other errors (no index, no model) abort.
+    """
+
+    def answer(case: Case) -> tuple[Answer, list[str] | None]:
+        started = time.perf_counter()
+        try:
+            result = assistant.converse(case.prompts)
+        except (BadInput, GenerationError) as exc:
+            elapsed = time.perf_counter() - started
+            return Answer(text="", error=str(exc), timings=Timings(total_s=elapsed)), None
+        return result, list(assistant.last_retrieved)
+
+    return answer

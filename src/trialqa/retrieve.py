@@ -1,0 +1,159 @@
+"""Hybrid retrieval: FAISS (dense) and bm25s (sparse) rankings fused by weighted RRF.
+
+    fused(c) = dense_weight / (rrf_k + rank_dense(c)) + sparse_weight / (rrf_k + rank_sparse(c))
+
+Each side contributes its best `candidates` chunks. Queries of any length work: the dense
+side embeds long queries window by window (`embed_long`), the sparse side scores every term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+from trialqa.embed import Embedder, embed_long
+from trialqa.settings import Settings, get_settings
+from trialqa.store import Index, sparse_tokens
+from trialqa.types import Hit
+
+#: Chunks per side considered per wanted trial by `rank_trials`.
+_CANDIDATES_PER_TRIAL = 10
+
+
+class Retriever:
+    """Search one loaded index with one embedder."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or get_settings()
+        self._sections = np.array([c.section for c in index.chunks], dtype=object)
+        self._trial_of = np.array([c.trial_id for c in index.chunks], dtype=object)
+        self._configure_dense()
+
+    def _configure_dense(self) -> None:
+        import faiss
+
+        kind = self.index.manifest.dense.get("kind")
+        if kind == "ivfpq":
+            faiss.extract_index_ivf(self.index.dense).nprobe = self.settings.retrieval.nprobe
+        elif kind == "hnsw":
+            self.index.dense.hnsw.efSearch = max(64, self.settings.retrieval.candidates)
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        diverse: bool = False,
+        trial_ids: Collection[str] | None = None,
+        sections: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """The `k` best chunks for `query`, best first.
+
+        diverse: round-robin over trials (each trial's best hit first, then second hits, ...),
+            at most `max_per_trial` hits per trial, so many trials are seen, not one.
+        trial_ids: only chunks of these trials. sections: only these section names or prefixes
+            ("Eligibility" also matches "Eligibility: Inclusion").
+        """
+        cfg = self.settings.retrieval
+        k = cfg.k if k is None else k
+        candidates = max(cfg.candidates, k * (cfg.max_per_trial if diverse else 1))
+        ranked = self._fused(query, candidates, self._allowed_rows(trial_ids, sections))
+        rows = _diverse(ranked, self._trial_of, k, cfg.max_per_trial) if diverse else ranked[:k]
+        return [
+            Hit(chunk=self.index.chunks[row], score=round(score, 6), rank=i + 1)
+            for i, (row, score) in enumerate(rows)
+        ]
+
+    def rank_trials(self, query: str, n: int) -> list[tuple[str, float]]:
+        """The `n` best trials for `query`: a trial's first (best) fused chunk gives its rank."""
+        candidates = max(self.settings.retrieval.candidates, n * _CANDIDATES_PER_TRIAL)
+        seen: dict[str, float] = {}
+        for row, score in self._fused(query, candidates, None):
+            trial = self._trial_of[row]
+            if trial not in seen:
+                seen[trial] = score
+                if len(seen) == n:
+                    break
+        return list(seen.items())
+
+    # ------------------------------------------------------------ internals
+
+    def _allowed_rows(self, trial_ids: Collection[str] | None, sections: Collection[str] | None) -> np.ndarray | None:
+        """Chunk rows passing the filters, or None for no filter."""
+        if trial_ids is None and sections is None:
+            return None
+        if trial_ids is not None:
+            ranges = [self.index.chunk_rows(t) for t in dict.fromkeys(trial_ids)]
+            rows = np.fromiter((r for rng in ranges for r in rng), dtype=np.int64)
+        else:
+            rows = np.arange(len(self.index.chunks), dtype=np.int64)
+        if sections is not None and len(rows):
+            prefixes = tuple(sections)
+            names = self._sections[rows]
+            keep = [name in prefixes or name.startswith(tuple(p + ":" for p in prefixes)) for name in names]
+            rows = rows[np.asarray(keep, dtype=bool)]
+        return rows
+
+    def _fused(self, query: str, candidates: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        """(row, fused score) best first, over the allowed rows."""
+        if rows is not None and len(rows) == 0:
+            return []
+        cfg = self.settings.retrieval
+        scores: dict[int, float] = {}
+        for weight, ranking in (
+            (cfg.dense_weight, self._dense(query, candidates, rows)),
+            (cfg.sparse_weight, self._sparse(query, candidates, rows)),
+        ):
+            if weight <= 0:
+                continue
+            for rank, row in enumerate(ranking, start=1):
+                scores[row] = scores.get(row, 0.0) + weight / (cfg.rrf_k + rank)
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+    def _dense(self, query: str, n: int, rows: np.ndarray | None) -> list[int]:
+        if not query.strip():
+            return []
+        vector = embed_long(self.embedder, query).astype(np.float32)
+        if rows is None:
+            _, ids = self.index.dense.search(vector[None, :], min(n, self.index.dense.ntotal))
+            return [int(i) for i in ids[0] if i >= 0]
+        sims = np.asarray(self.index.embeddings[rows]) @ vector  # exact over the filtered rows
+        return [int(rows[i]) for i in _top(sims, n)]
+
+    def _sparse(self, query: str, n: int, rows: np.ndarray | None) -> list[int]:
+        ids = self.index.sparse.get_tokens_ids(sparse_tokens(query))
+        if not ids:
+            return []
+        scores = self.index.sparse.get_scores_from_ids(ids)
+        if rows is None:
+            return [int(i) for i in _top(scores, n) if scores[i] > 0]
+        sub = scores[rows]
+        return [int(rows[i]) for i in _top(sub, n) if sub[i] > 0]
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the `n` highest scores, best first (ties by index)."""
+    if n >= len(scores):
+        return np.lexsort((np.arange(len(scores)), -scores))
+    part = np.argpartition(-scores, n - 1)[:n]
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def _diverse(ranked: list[tuple[int, float]], trial_of: np.ndarray, k: int, per_trial: int) -> list[tuple[int, float]]:
+    """Round-robin by trial in order of each trial's best hit, at most `per_trial` each."""
+    by_trial: dict[str, list[tuple[int, float]]] = {}
+    for row, score in ranked:
+        hits = by_trial.setdefault(trial_of[row], [])
+        if len(hits) < per_trial:
+            hits.append((row, score))
+    out: list[tuple[int, float]] = []
+    for round_ in range(per_trial):
+        for hits in by_trial.values():
+            if round_ < len(hits):
+                out.append(hits[round_])
+                if len(out) == k:
+                    return out
+    return out

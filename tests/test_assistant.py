@@ -1,0 +1,159 @@
+"""The answering stage with a scripted generator and a hashing embedder (fast, no models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trialqa.assistant import Assistant
+from trialqa.embed import HashingEmbedder
+from trialqa.errors import BadInput
+from trialqa.generate import ScriptedGenerator
+from trialqa.store import build_index, load_index
+from trialqa.types import Section, Source, Trial, TrialFields
+
+
+def _trial(nct, title, sections, **fields):
+    return Trial(
+        trial_id=nct, nct_id=nct, doc_id=f"doc_{nct}", title=title,
+        source=Source(path=f"{nct}.xml", format="ctgov-xml"),
+        sections=[Section(name="Title", heading="Title", text=title)]
+        + [Section(name=n, heading=n, text=t) for n, t in sections],
+        fields=TrialFields(**fields),
+    )
+
+
+TRIALS = [
+    _trial("NCT00000001", "Stem cells for knee arthritis",
+           [("Arms", "Group A: 2x10E6 cells/kg injected intravenously every 2 weeks."),
+            ("Eligibility", "Ages: 18 to 65 years\nSex: All"),
+            ("Enrollment", "40 participants"),
+            ("Locations", "Lyon University Hospital, Lyon, France")],
+           min_age="18 Years", max_age="65 Years", sex="All", enrollment=40,
+           conditions=["Knee Arthritis"]),
+    _trial("NCT00000002", "Cord blood cells for liver failure",
+           [("Interventions", "1x10E6 cells/kg given via hepatic artery."),
+            ("Eligibility", "Ages: 20 to 60 years\nSex: All"),
+            ("Enrollment", "30 participants")],
+           min_age="20 Years", max_age="60 Years", sex="All", enrollment=30),
+    _trial("NCT00000003", "Fixed dose infusion for uterine scarring",
+           [("Interventions", "A fixed dose of 1x10E8 cells infused intravenously."),
+            ("Eligibility", "Ages: 18 to 38 years\nSex: Female"),
+            ("Enrollment", "32 participants")],
+           min_age="18 Years", max_age="38 Years", sex="Female", enrollment=32),
+]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    out = tmp_path_factory.mktemp("idx") / "seeds"
+    embedder = HashingEmbedder()
+    build_index(TRIALS, out, embedder, progress=False)
+    return load_index(out, embedder), embedder
+
+
+def _assistant(index, replies):
+    idx, embedder = index
+    return Assistant(idx, embedder, ScriptedGenerator(replies))
+
+
+def test_keys_are_mapped_and_unknown_keys_dropped(index):
+    a = _assistant(index, ["Patients in Lyon are treated [S1] [S9]."])
+    ans = a.ask("How often is the arthritis treatment repeated in Lyon?")
+    assert not ans.abstained
+    assert "[S" not in ans.text and "S9" not in ans.text
+    assert ans.citations and all(c.trial_id in a.index.trials for c in ans.citations)
+    for c in ans.citations:
+        assert c.quote in a.index.trials[c.trial_id].section_text(c.section.split(":")[0]) or c.section == "Title"
+
+
+def test_not_found_is_an_abstention(index):
+    a = _assistant(index, ["NOT FOUND"])
+    ans = a.ask("What adverse events were reported for the arthritis cells?")
+    assert ans.abstained and not ans.citations
+
+
+def test_unknown_nct_abstains_without_the_model(index):
+    gen = ScriptedGenerator(["should not be called"])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("What is the enrollment of NCT09999999?")
+    assert ans.abstained and "NCT09999999" in ans.text and not gen.calls
+
+
+def test_condition_nobody_studies_abstains(index):
+    gen = ScriptedGenerator(["should not be called"])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("Which trials study diabetes?")
+    assert ans.abstained and not ans.citations and not gen.calls
+
+
+def test_field_question_is_answered_from_fields(index):
+    gen = ScriptedGenerator(["unused"])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("What is the upper age limit of NCT00000003?")
+    assert "38" in ans.text and not gen.calls
+    assert ans.citations[0].trial_id == "NCT00000003" and ans.citations[0].section == "Eligibility"
+
+
+def test_which_trials_accept_age_lists_exactly_the_matches(index):
+    ans = _assistant(index, ["unused"]).ask("Which trials would accept a 62-year-old?")
+    cited = {c.trial_id for c in ans.citations}
+    assert cited == {"NCT00000001"}
+    assert "1 of the 3" in ans.text
+
+
+def test_which_trials_needs_terms_in_one_sentence(index):
+    ans = _assistant(index, ["unused"]).ask("Which trials dose per kg intravenously?")
+    assert {c.trial_id for c in ans.citations} == {"NCT00000001"}
+
+
+def test_follow_up_resolves_to_previous_trial(index):
+    a = _assistant(index, ["It tests cord blood cells for liver failure [S1]."])
+    ans = a.converse(["Tell me about the liver failure trial", "What is its upper age limit?"])
+    assert "60" in ans.text
+    assert {c.trial_id for c in ans.citations} == {"NCT00000002"}
+
+
+def test_empty_question_is_bad_input(index):
+    with pytest.raises(BadInput):
+        _assistant(index, ["x"]).ask("  \x00 ")
+
+
+def test_long_question_is_trimmed_with_a_note(index):
+    a = _assistant(index, ["Lyon [S1]."])
+    ans = a.ask("Where is the arthritis trial run? " + "please " * 3000)
+    assert any("trimmed" in n for n in ans.notes)
+
+
+def test_prompt_fits_a_small_context(index):
+    idx, emb = index
+    gen = ScriptedGenerator(["Lyon [S1]."], n_ctx=1024)
+    Assistant(idx, emb, gen).ask("Where is the arthritis trial with stem cells run, and how?")
+    sent = " ".join(m["content"] for m in gen.calls[0])
+    assert gen.count_tokens(sent) + 200 <= 1024
+
+
+def test_batch_reports_bad_lines_and_goes_on(index, tmp_path, monkeypatch):
+    from trialqa.cli import cli
+
+    a = _assistant(index, ["Lyon [S1]."])
+    monkeypatch.setattr(Assistant, "from_settings", classmethod(lambda cls, *args, **kw: a))
+    batch = tmp_path / "b.jsonl"
+    batch.write_bytes(
+        b'{"id": 1, "question": "Where is the arthritis trial run?"}\n'
+        b'{"id": 2, "question": ""}\n'
+        b'not json\n'
+        b'{"id": 4, "question": "caf\xe9 \xff"}\n'
+        b'{"id": 5, "turns": ["Tell me about the liver failure trial", "What is its upper age limit?"]}\n'
+    )
+    result = CliRunner().invoke(cli, ["ask", "--batch", str(batch)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 5
+    assert rows[0]["id"] == 1 and rows[0]["citations"]
+    assert rows[1]["id"] == 2 and "empty" in rows[1]["error"]
+    assert "error" in rows[2] and "error" in rows[3] and "UTF-8" in rows[3]["error"]
+    assert rows[4]["id"] == 5 and "60" in rows[4]["answer"]

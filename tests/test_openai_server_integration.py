@@ -1,0 +1,162 @@
+"""The server backend against llama-cpp-python's own server running the bundled GGUF.
+
+Greedy decoding on the same model must give the same text in-process and over HTTP,
+so every answer is compared with LlamaGenerator's, piece by piece and through
+`trialqa ask` and `trialqa eval`. The server is started once and always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trialqa.errors import ModelUnavailable
+from trialqa.generate import LlamaGenerator
+from trialqa.generate_openai import OpenAIGenerator
+from trialqa.models import ensure_bundled_gguf
+from trialqa.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+LLM = {"temperature": 0.0, "n_threads": THREADS}
+PROMPTS = [
+    [{"role": "user", "content": "In one short sentence: what is a placebo?"}],
+    [{"role": "system", "content": "Answer with one word."},
+     {"role": "user", "content": "Which organ does a cardiologist treat?"}],
+    [{"role": "user", "content": "List two phases of a clinical trial, comma separated."}],
+]
+YES_NO = 'root ::= "yes" | "no"'
+
+
+@pytest.fixture(scope="module")
+def gguf() -> Path:
+    try:
+        return ensure_bundled_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(f"bundled GGUF unavailable: {exc}")
+
+
+@pytest.fixture(scope="module")
+def base_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m llama_cpp.server` on a free port, up until the module's tests are done."""
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] extras not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "4096", "--n_threads", str(THREADS), "--verbose", "False"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        _wait_until_up(proc, url, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout_s: float = 180.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"llama_cpp.server did not answer {url}/models within {timeout_s:.0f} s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def local(gguf: Path) -> LlamaGenerator:
+    return LlamaGenerator(gguf, Settings(llm=LLM))
+
+
+@pytest.fixture(scope="module")
+def remote(base_url: str) -> Iterator[OpenAIGenerator]:
+    gen = OpenAIGenerator(Settings(backend="openai", base_url=base_url, llm=LLM))
+    yield gen
+    gen.close()
+
+
+def test_server_is_probed_as_llama_cpp_python_with_the_same_tokenizer(local, remote):
+    assert remote.server == "llama-cpp-python"
+    text = "Phase 2 trial of NCT04232592: intrauterine adhesion (n=30)."
+    assert remote.count_tokens(text) == local.count_tokens(text)
+
+
+@pytest.mark.parametrize("messages", PROMPTS, ids=["placebo", "one-word", "phases"])
+def test_same_text_as_in_process(local, remote, messages):
+    want = "".join(local.stream(messages, max_tokens=24))
+    got = "".join(remote.stream(messages, max_tokens=24))
+    assert want.strip()
+    assert got == want
+
+
+def test_grammar_reaches_the_server(local, remote):
+    messages = [{"role": "user", "content": "Is water wet? Answer yes or no."}]
+    want = "".join(local.stream(messages, max_tokens=4, grammar=YES_NO))
+    assert want in ("yes", "no")
+    assert "".join(remote.stream(messages, max_tokens=4, grammar=YES_NO)) == want
+
+
+def _trialqa(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-c", "from trialqa.cli import main; main()", *args]
+    return subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def cli_envs(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Environments for the in-process and the server backend, sharing one index directory."""
+    common = {"TRIALQA_LLM__N_THREADS": str(THREADS), "TRIALQA_LLM__TEMPERATURE": "0",
+              "TRIALQA_INDEX": str(tmp_path_factory.mktemp("index") / "seeds")}
+    return {
+        "llama": {**common, "TRIALQA_BACKEND": "llama"},
+        "openai": {**common, "TRIALQA_BACKEND": "openai", "TRIALQA_BASE_URL": base_url},
+    }
+
+
+def test_ask_matches_in_process(cli_envs):
+    answers = {}
+    for backend, env in cli_envs.items():
+        run = _trialqa(["ask", "--json", "Who sponsors the intrauterine adhesion stem cell study?"], env)
+        assert run.returncode == 0, f"{backend}: {run.stderr[-1500:]}"
+        answers[backend] = json.loads(run.stdout.strip().splitlines()[-1])
+    assert answers["llama"]["timings"]["first_token_s"] is not None, "the question never reached the model"
+    for out in answers.values():
+        del out["timings"]
+    assert answers["openai"] == answers["llama"]
+
+
+def test_eval_slice_matches_in_process(cli_envs, tmp_path):
+    results = {}
+    for backend, env in cli_envs.items():
+        report = tmp_path / f"{backend}.json"
+        run = _trialqa(["eval", "evals/gold.jsonl", "--limit", "2", "--json", "--report", str(report)], env)
+        assert run.returncode in (0, 1) and report.exists(), f"{backend}: {run.stderr[-1500:]}"
+        results[backend] = [
+            {k: r[k] for k in ("id", "answer", "abstained", "citations", "passed")}
+            for r in json.loads(report.read_text())["results"]
+        ]
+    assert len(results["llama"]) == 2
+    assert results["openai"] == results["llama"]
