@@ -207,7 +207,7 @@ class Assistant:
             if not claims:
                 return self._abstain(f"none of the {len(topical):,} candidate trials {filt.describe}.")
             head = Claim(f"{len(matches)} of the {total:,} indexed trials {filt.describe}:")
-            tail = [Claim(f"({len(unknown)} trial{'s' if len(unknown) != 1 else ''} do not state this.)")] if unknown else []
+            tail = [Claim(f"({len(unknown)} {'trials do' if len(unknown) != 1 else 'trial does'} not state this.)")] if unknown else []
             return self._compose([head, *claims, *tail], matches, bullets=True)
         extreme = extreme_enrollment(q)
         if extreme:
@@ -234,7 +234,9 @@ class Assistant:
             chosen = [s for s in supports if s.full]
             claims = [Claim(f"{trials[s.trial_id].nct_id or s.trial_id}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best) for s in chosen]
         if not chosen:
-            return self._abstain(f"no indexed trial states {' and '.join(repr(t) for t in q.content_terms)} together.")
+            terms = [repr(t) for t in q.content_terms]
+            return self._abstain(f"no indexed trial mentions {terms[0]}." if len(terms) == 1
+                                 else f"no indexed trial states {' and '.join(terms)} together.")
         head = Claim(f"{len(chosen)} of the {total:,} indexed trials match:")
         return self._compose([head, *claims], [s.trial_id for s in chosen], bullets=True)
 

@@ -342,6 +342,9 @@ _ENUM = {
     "DEVICE_FEASIBILITY": "Device Feasibility",
     "ECT": "ECT",
     "OTHER_GOV": "Other Government",
+    "YES": "Yes",
+    "NO": "No",
+    "ALL": "All",
 }
 
 

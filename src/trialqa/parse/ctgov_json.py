@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trialqa.errors import UnknownFormat
-from trialqa.parse.common import humanize, norm_age, norm_bool, parse_int, squash, unescape_markdown
+from trialqa.parse.common import humanize, norm_age, norm_bool, norm_status, parse_int, squash, unescape_markdown
 from trialqa.parse.registry import Outcome, RegArm, RegIntervention, Site, Study, study_to_trial
 from trialqa.types import SourceFormat, Trial
 
@@ -70,9 +70,9 @@ def _flatten(obj: Any, depth: int = 0) -> list[str]:
                 lines.append(f"{pad}{_label(key)}: {squash(unescape_markdown(text))}")
     elif isinstance(obj, list):
         for item in obj:
-            sub = _flatten(item, depth)
+            sub = _flatten(item, depth + 1)
             if sub:
-                sub[0] = pad + "- " + sub[0][len(pad):]
+                sub[0] = pad + "- " + sub[0].lstrip()
                 lines.extend(sub)
     return lines
 
@@ -108,7 +108,7 @@ def _v2_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat mappi
     st = p.get("statusModule") or {}
     s.status = _str(st, "overallStatus") or None
     s.status_lines = [
-        ("Last known status", humanize(_str(st, "lastKnownStatus"))),
+        ("Last known status", norm_status(_str(st, "lastKnownStatus"))),
         ("Why stopped", _str(st, "whyStopped")),
         ("Status verified", _str(st, "statusVerifiedDate")),
         ("Has expanded access", _str(st, "expandedAccessInfo.hasExpandedAccess")),

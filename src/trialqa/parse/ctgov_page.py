@@ -25,9 +25,6 @@ _CHROME = re.compile(
     r"|The safety and scientific validity of this study is the responsibility.*"
     r"|- (Study Details|Tabular View|No Results Posted|Results Posted|Study Results|Disclaimer"
     r"|How to Read a Study Record)"
-    r"|Choosing to participate in a study is an important personal decision.*"
-    r"|To learn more about this study, you or your doctor may contact.*"
-    r"|Please refer to this study by its ClinicalTrials\.gov identifier.*"
     r"|Go to Top of Page.*|Layman's Terms.*|Hide Glossary|Glossary)$"
 )
 _HEADINGS = {
@@ -59,6 +56,10 @@ _LABELS = {
     "collaborator": "Sponsor", "collaborators": "Sponsor", "information provided by (responsible party)": "Sponsor",
     "keywords provided by": "Keywords", "additional relevant mesh terms": "Keywords",
 }
+_CONTACT_NOTE = re.compile(
+    r"^(Choosing to participate in a study|To learn more about this study, you or your doctor"
+    r"|Please refer to this study by its ClinicalTrials\.gov identifier)"
+)
 _KV = re.compile(r"^(?P<label>[A-Za-z][A-Za-z .()/'-]{1,70}?)\s*:\s*(?P<value>.*)$")
 _COND_TABLE = re.compile(r"^Condition or disease\s*\|", re.I)
 _ARMS_TABLE = re.compile(r"^(Arm|Group/Cohort)\s*\|\s*Intervention/treatment\s*\|?$", re.I)
@@ -147,6 +148,10 @@ class _Reader:
             self.pending = None
             return
         self.pending = None
+        if _CONTACT_NOTE.match(line):
+            self.mode = "text"
+            self.block("Contacts").lines.append(line)
+            return
         if self._outcome(line) or self._criteria(line) or self._site(line) or self._kv(line):
             return
         if line.startswith("Verified ") and " by " in line:

@@ -15,7 +15,7 @@ from trialqa.parse.common import (
     ages_from_criteria, format_items, humanize, is_phase, is_status, norm_phase, norm_sex, norm_status,
     norm_study_type, parse_int, split_glued, split_header_cells, split_typed, unescape_markdown,
 )
-from trialqa.parse.pages import KeyValues, Segment, is_flag, page_lines, segment, split_address
+from trialqa.parse.pages import KeyValues, Segment, is_flag, join_heading, page_lines, segment, split_address
 from trialqa.types import Arm, Intervention, Location, Trial
 
 _SECTION = {
@@ -47,7 +47,7 @@ _KEY_VALUE = {"Status", "Phase", "Sex", "Age", "Ages", "Healthy Volunteers", "Ta
               "Study Type", "Study Design", "Registration Number", "Lead Sponsor"}
 _GROUP_HEADINGS = {"Recruitment & Eligibility", "Study & Design"}
 _LOCATIONS = re.compile(r"^Locations \(\d+\)$")
-_CHROME = re.compile(r"^(MedPath|© ?Copyright.*MedPath.*|Not available)$", re.I)
+_CHROME = re.compile(r"^(MedPath|© ?Copyright.*MedPath.*)$", re.I)
 
 
 def _is_heading(line: str) -> bool:
@@ -96,14 +96,22 @@ def parse_medpath(text: str, path: Path) -> Trial:
         fields.phase = norm_phase([v for v in head[1:] if is_phase(v)])
         fields.status = next((norm_status(v) for v in head[1:] if is_status(v)), None)
     kv = KeyValues(draft)
+    group = ""
     for seg in segments:
         name = _SECTION.get(seg.heading, "Locations")
         values = [v for v in seg.values if not is_flag(v)]
         value = values[0] if values else ""
+        if seg.heading in _GROUP_HEADINGS or (seg.heading == "Trial Locations" and not values):
+            kv.flush()
+            group = seg.heading
+            continue
         if seg.heading in _KEY_VALUE:
-            kv.add(name, seg.heading, "; ".join(values))
+            kv.add(name, seg.heading, "; ".join(values), group)
         else:
             kv.flush()
+        heading = join_heading(group, seg.heading)
+        if values:
+            group = ""
         if seg.heading == "Registration Number":
             draft.nct_id = find_nct(seg.text)
         elif seg.heading == "Lead Sponsor":
@@ -124,23 +132,23 @@ def parse_medpath(text: str, path: Path) -> Trial:
             fields.conditions = values
         elif seg.heading == "Interventions":
             fields.interventions = [Intervention(type=t, name=n) for t, n in map(split_typed, values)]
-        if seg.heading in _KEY_VALUE or seg.heading in _GROUP_HEADINGS:
+        if seg.heading in _KEY_VALUE:
             continue
         if name.startswith("Eligibility:"):
-            draft.add(name, format_items(seg.text), seg.heading)
+            draft.add(name, format_items(seg.text), heading)
         elif name == "Arms":
             columns, rows = _table(seg)
-            draft.add(name, _render(columns, rows), seg.heading)
+            draft.add(name, _render(columns, rows), heading)
             for row in rows:
-                group, interv, desc = (row + ["", "", ""])[:3]
-                fields.arms.append(Arm(label=group or None, description=desc or None,
+                label, interv, desc = (row + ["", "", ""])[:3]
+                fields.arms.append(Arm(label=label or None, description=desc or None,
                                        interventions=[interv] if interv else []))
                 if interv and all(i.name != interv for i in fields.interventions):
                     kind, bare = split_typed(interv)
                     fields.interventions.append(Intervention(type=kind, name=bare, description=desc or None))
         elif name.startswith("Outcomes:"):
             columns, rows = _table(seg)
-            draft.add(name, _render(columns, rows), seg.heading)
+            draft.add(name, _render(columns, rows), heading)
             target = fields.primary_outcomes if name.endswith("Primary") else fields.secondary_outcomes
             target.extend(row[0] for row in rows if row and row[0])
         elif name == "Locations":
@@ -148,11 +156,11 @@ def parse_medpath(text: str, path: Path) -> Trial:
                 fields.locations = _locations(values)
                 draft.add(name, "\n".join(
                     ", ".join(p for p in (loc.facility, loc.city, loc.country) if p) for loc in fields.locations
-                ), seg.heading)
+                ), heading)
             else:
-                draft.add(name, "\n".join(values), seg.heading)
+                draft.add(name, "\n".join(values), heading)
         else:
-            draft.add(name, seg.text, seg.heading)
+            draft.add(name, seg.text, heading)
     kv.flush()
     if fields.min_age is None and fields.max_age is None:
         inclusion = "\n".join(s.text for s in draft.sections if s.name == "Eligibility: Inclusion")

@@ -57,21 +57,28 @@ class KeyValues:
     def __init__(self, draft: Draft) -> None:
         self.draft = draft
         self.name = ""
+        self.group = ""
         self.headings: list[str] = []
         self.lines: list[str] = []
 
-    def add(self, name: str, heading: str, value: str) -> None:
+    def add(self, name: str, heading: str, value: str, group: str = "") -> None:
+        """Add `heading: value` to section `name`; `group` is the enclosing page heading."""
         if name != self.name:
             self.flush()
-            self.name = name
+            self.name, self.group = name, group
         if value:
             self.headings.append(heading)
             self.lines.append(f"{heading}: {value}")
 
     def flush(self) -> None:
         if self.name and self.lines:
-            self.draft.add(self.name, "\n".join(self.lines), " / ".join(self.headings))
-        self.name, self.headings, self.lines = "", [], []
+            self.draft.add(self.name, "\n".join(self.lines), join_heading(self.group, " / ".join(self.headings)))
+        self.name, self.group, self.headings, self.lines = "", "", [], []
+
+
+def join_heading(group: str, heading: str) -> str:
+    """"Trial design" + "Masking" -> "Trial design > Masking"."""
+    return f"{group} > {heading}" if group and heading else group or heading
 
 
 def split_address(address: str) -> tuple[str | None, str | None]:

@@ -151,14 +151,14 @@ def _add_sections(draft: Draft, s: Study) -> None:
     elif s.max_age and not s.min_age:
         ages = f"up to {s.max_age}"
     volunteers = {True: "Accepts Healthy Volunteers", False: "No"}.get(s.healthy_volunteers)  # type: ignore[arg-type]
-    basics = [("Sex", s.sex), ("Ages", ages), ("Healthy volunteers", volunteers), *s.eligibility_lines]
+    basics = [("Sex", norm_sex(s.sex) or s.sex), ("Ages", ages), ("Healthy volunteers", volunteers), *s.eligibility_lines]
     draft.add("Eligibility", _kv(basics), "Eligibility")
     for sub, heading, items in split_criteria(s.criteria):
         draft.add(f"Eligibility: {sub}", items, heading or "Eligibility Criteria")
-    design = [("Study type", s.study_type), ("Phase", s.phase), *s.design]
+    design = [("Study type", s.study_type), ("Phase", norm_phase(s.phase) or s.phase), *s.design]
     draft.add("Design", _kv(design), "Study Design")
     if s.enrollment is not None:
-        kind = f" ({s.enrollment_type})" if s.enrollment_type else ""
+        kind = f" ({norm_enrollment_type(s.enrollment_type)})" if s.enrollment_type else ""
         draft.add("Enrollment", f"Enrollment: {s.enrollment} participants{kind}", "Enrollment")
     for kind, items in s.outcomes.items():
         draft.add(f"Outcomes: {kind}", "\n".join(o.render() for o in items), f"{kind} Outcome Measures")
@@ -166,7 +166,7 @@ def _add_sections(draft: Draft, s: Study) -> None:
     draft.add("Sponsor", _kv(sponsor), "Sponsor")
     draft.add("Locations", "\n".join(site.render() for site in s.sites), "Locations")
     draft.add("Contacts", "\n".join(s.contacts), "Contacts")
-    draft.add("Status", _kv([("Overall status", s.status), *s.status_lines]), "Status")
+    draft.add("Status", _kv([("Overall status", norm_status(s.status)), *s.status_lines]), "Status")
     draft.add("Identifiers", _kv([("NCT number", s.nct_id)]) + "\n" + "\n".join(s.ids), "Identifiers")
     draft.add("Dates", _kv(s.dates), "Dates")
     draft.add("Keywords", _kv([("Keywords", "; ".join(s.keywords)), ("MeSH terms", "; ".join(s.mesh_terms))]), "Keywords")

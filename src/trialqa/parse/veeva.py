@@ -15,7 +15,7 @@ from trialqa.parse.common import (
     format_items, is_phase, is_status, norm_bool, norm_enrollment_type, norm_phase, norm_sex,
     norm_status, norm_study_type, parse_age_range, parse_int, split_criteria, split_typed,
 )
-from trialqa.parse.pages import KeyValues, Segment, page_lines, segment
+from trialqa.parse.pages import KeyValues, Segment, join_heading, page_lines, segment
 from trialqa.types import Arm, Intervention, Trial
 
 _SECTION = {
@@ -47,6 +47,9 @@ _SECTION = {
 _KEY_VALUE = {"Study type", "Funder types", "Sex", "Ages", "Volunteers", "Primary purpose", "Allocation",
               "Interventional model", "Observational model", "Time perspective", "Masking"}
 _GROUP_HEADINGS = {"Details and patient eligibility", "Trial design"}
+_DESIGN_FIELDS = {"Primary purpose": "primary_purpose", "Allocation": "allocation",
+                  "Interventional model": "intervention_model", "Masking": "masking"}
+_NOT_STATED = "not stated on the page"
 _CHROME = {"ClinicalTrials.Veeva", "Menu", "Loading...", "Loading…", "Show more", "Show less"}
 _FOOTER = re.compile(r"^(Data sourced from clinicaltrials\.gov|© ?Copyright .*Veeva.*)$", re.I)
 _ARMS_INTRO = re.compile(r"^\d[\d,]* participants? in \d+ patient groups?\b", re.I)
@@ -98,71 +101,77 @@ def _arms(seg: Segment) -> tuple[list[Arm], list[str]]:
     return arms, blocks
 
 
+def _fields(draft: Draft, heading: str, values: list[str], text: str) -> None:
+    """Structured fields from one headed block."""
+    fields = draft.fields
+    value = values[0] if values else ""
+    if heading == "Status and phase":
+        fields.status = next((norm_status(v) for v in values if is_status(v)), None)
+        fields.phase = norm_phase([v for v in values if is_phase(v)])
+    elif heading == "Conditions":
+        fields.conditions = values
+    elif heading == "Treatments":
+        fields.interventions = [Intervention(type=t, name=n) for t, n in map(split_typed, values)]
+    elif heading == "Study type":
+        fields.study_type = norm_study_type(value)
+    elif heading == "Identifiers":
+        draft.nct_id = find_nct(text)
+    elif heading == "Enrollment":
+        fields.enrollment = parse_int(value)
+        fields.enrollment_type = norm_enrollment_type(value) if re.search(r"(?i)estimat|actual", value) else None
+    elif heading == "Sex":
+        fields.sex = norm_sex(value)  # type: ignore[assignment]
+    elif heading == "Ages":
+        fields.min_age, fields.max_age = parse_age_range(value)
+    elif heading == "Volunteers":
+        fields.healthy_volunteers = norm_bool(value)
+    elif heading in _DESIGN_FIELDS:
+        setattr(fields, _DESIGN_FIELDS[heading], value or None)
+
+
 def parse_veeva(text: str, path: Path) -> Trial:
+    """Parse a ClinicalTrials.Veeva page; a heading whose value the page lost is kept as
+    "not stated", so the record shows what the page shows without guessing."""
     draft = Draft(path, "veeva-page")
     preamble, segments = segment(_content_lines(text), _is_heading)
     head = [line for line in preamble if line]
     if head:
         draft.title = head[0]
+        draft.add("Title", head[0])
         rest = [line for line in head[1:] if not re.fullmatch(r"[A-Z0-9]", line)]
-        draft.add("Title", head[0], "")
         if rest:
             draft.fields.sponsor = rest[0]
-            draft.add("Sponsor", "\n".join(rest), "")
-    fields = draft.fields
+            draft.add("Sponsor", "\n".join(rest))
     kv = KeyValues(draft)
+    group = ""
     for seg in segments:
-        name = _SECTION.get(seg.heading, "")
-        values = seg.values
-        if seg.heading in _KEY_VALUE:
-            kv.add(name, seg.heading, "; ".join(values))
-        else:
+        if seg.heading in _GROUP_HEADINGS:
             kv.flush()
-        if seg.heading in _GROUP_HEADINGS or seg.heading in _KEY_VALUE and not values:
+            group = seg.heading
             continue
-        value = values[0] if values else ""
-        if seg.heading == "Status and phase":
-            fields.status = next((norm_status(v) for v in values if is_status(v)), None)
-            fields.phase = norm_phase([v for v in values if is_phase(v)])
-        elif seg.heading == "Conditions":
-            fields.conditions = values
-        elif seg.heading == "Treatments":
-            fields.interventions = [Intervention(type=t, name=n) for t, n in map(split_typed, values)]
-        elif seg.heading == "Study type":
-            fields.study_type = norm_study_type(value)
-        elif seg.heading == "Identifiers":
-            draft.nct_id = find_nct(seg.text)
-        elif seg.heading == "Enrollment":
-            fields.enrollment = parse_int(value)
-            fields.enrollment_type = norm_enrollment_type(value) if re.search(r"(?i)estimat|actual", value) else None
-        elif seg.heading == "Sex":
-            fields.sex = norm_sex(value)  # type: ignore[assignment]
-        elif seg.heading == "Ages":
-            fields.min_age, fields.max_age = parse_age_range(value)
-        elif seg.heading == "Volunteers":
-            fields.healthy_volunteers = norm_bool(value)
-        elif seg.heading == "Primary purpose":
-            fields.primary_purpose = value or None
-        elif seg.heading == "Allocation":
-            fields.allocation = value or None
-        elif seg.heading == "Interventional model":
-            fields.intervention_model = value or None
-        elif seg.heading == "Masking":
-            fields.masking = value or None
+        name, values = _SECTION.get(seg.heading, "Arms"), seg.values
+        _fields(draft, seg.heading, values, seg.text)
         if seg.heading in _KEY_VALUE:
+            kv.add(name, seg.heading, "; ".join(values) or _NOT_STATED, group)
+            group = ""
             continue
+        kv.flush()
+        heading = join_heading(group, seg.heading)
+        group = ""
         if _ARMS_INTRO.match(seg.heading):
-            fields.arms, blocks = _arms(seg)
+            draft.fields.arms, blocks = _arms(seg)
             for block in blocks:
-                draft.add("Arms", block, "")
+                draft.add("Arms", block)
+        elif not values:
+            draft.add(name, _NOT_STATED, heading)
         elif seg.heading == "Inclusion and exclusion criteria":
-            for sub, heading, items in split_criteria(seg.text):
-                draft.add(f"Eligibility: {sub}", items, heading or seg.heading)
+            for sub, sub_heading, items in split_criteria(seg.text):
+                draft.add(f"Eligibility: {sub}", items, join_heading(heading, sub_heading))
         elif name.startswith("Eligibility:"):
-            draft.add(name, format_items(seg.text), seg.heading)
-        elif name == "Locations":
-            draft.add(name, "\n".join(v for v in values if not v.isdigit()), seg.heading)
+            draft.add(name, format_items(seg.text), heading)
+        elif name == "Locations" and all(v.isdigit() for v in values):
+            draft.add(name, f"{seg.heading}: {'; '.join(values)}", heading)
         else:
-            draft.add(name, seg.text, seg.heading)
+            draft.add(name, seg.text, heading)
     kv.flush()
     return draft.finish()
