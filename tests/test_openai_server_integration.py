@@ -33,7 +33,8 @@ PROMPTS = [
     [{"role": "user", "content": "In one short sentence: what is a placebo?"}],
     [{"role": "system", "content": "Answer with one word."},
      {"role": "user", "content": "Which organ does a cardiologist treat?"}],
-    [{"role": "user", "content": "List two phases of a clinical trial, comma separated."}],
+    # repeats: fails if the server's own repeat penalty (1.1 in llama-cpp-python) applies
+    [{"role": "user", "content": "Write the word 'trial' five times, separated by spaces, then define a placebo."}],
 ]
 YES_NO = 'root ::= "yes" | "no"'
 
@@ -105,7 +106,7 @@ def test_server_is_probed_as_llama_cpp_python_with_the_same_tokenizer(local, rem
     assert remote.count_tokens(text) == local.count_tokens(text)
 
 
-@pytest.mark.parametrize("messages", PROMPTS, ids=["placebo", "one-word", "phases"])
+@pytest.mark.parametrize("messages", PROMPTS, ids=["placebo", "one-word", "repeats"])
 def test_same_text_as_in_process(local, remote, messages):
     want = "".join(local.stream(messages, max_tokens=24))
     got = "".join(remote.stream(messages, max_tokens=24))

@@ -130,6 +130,9 @@ class Assistant:
                 if claims:
                     yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
                     return
+            if target and not scope:
+                scope = [target]
+                hits = self.retriever.search(rq, None, trial_ids=scope)
         if q.is_list:
             answer = self._list_answer(q, scope, hits)
             if answer is not None:
@@ -164,15 +167,23 @@ class Assistant:
         return None, None
 
     def _single_target(self, q: Query, scope: list[str] | None, hits) -> str | None:
+        """The one trial a non-list question is about, when scope or evidence makes it clear."""
         if scope:
             return scope[0] if len(scope) == 1 else None
         if len(self.index.trials) == 1:
             return next(iter(self.index.trials))
-        if not q.content_terms or not hits:
+        if not q.groups or not hits:
             return None
-        top = hits[0].chunk.trial_id
-        sup = support(self.index.trials[top], q)
-        return top if len(sup.matched) == len(q.content_terms) else None
+        ranked = list(dict.fromkeys(h.chunk.trial_id for h in hits))[:10]
+        covered = []
+        for tid in ranked:
+            matched = support(self.index.trials[tid], q).matched
+            covered.append(sum(1 for g in q.groups if matched.intersection(g)))
+        best = max(range(len(ranked)), key=lambda i: (covered[i], -i))
+        others = [c for i, c in enumerate(covered) if i != best]
+        if covered[best] >= max(1, round(0.6 * len(q.groups))) and all(c < covered[best] for c in others):
+            return ranked[best]
+        return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
 
     # -- "which trials" --------------------------------------------------------------
 
@@ -186,10 +197,7 @@ class Assistant:
     def _list_answer(self, q: Query, scope: list[str] | None, hits) -> Answer | None:
         trials = self.index.trials
         cands = self._candidates(scope, hits)
-        if q.content_terms:
-            topical = [t for t in cands if len(support(trials[t], q).matched) == len(q.content_terms)]
-        else:
-            topical = cands
+        topical = [t for t in cands if _mentions_all(trials[t], q, q.groups)]
         filt = list_filter(q)
         total = len(trials)
         if filt is not None:
@@ -222,15 +230,20 @@ class Assistant:
             return self._compose([Claim(f"Of the {len(known)} trials that state an enrollment, the {word} is {trials[pick].nct_id or pick}:"), *claims], [pick])
         if not q.content_terms:
             return None
-        supports = [support(trials[t], q, q.section_hints or None) for t in cands]
-        if q.negated:
-            chosen = [s for s in supports if not s.matched]
+        hints = q.section_hints or None
+        if q.negated and q.negated_terms:
+            pred = [g for g in (q.groups or [[t] for t in q.content_terms]) if set(g) & set(q.negated_terms)]
+            topic = [g for g in (q.groups or [[t] for t in q.content_terms]) if g not in pred]
+            pool = [t for t in cands if _mentions_all(trials[t], q, topic)]
+            chosen = [s for s in (support(trials[t], q, hints, groups=pred) for t in pool) if not s.full]
+            pred_q = analyse(" ".join(q.negated_terms))
             claims = []
             for s in chosen:
                 t = trials[s.trial_id]
-                about = rank_sentences(t, q, 1, sections=["Interventions", "Title"])
-                claims.append(Claim(f"{t.nct_id or t.doc_id} does not mention {', '.join(q.content_terms)}; it studies:", about[:1]))
+                about = rank_sentences(t, pred_q, 1, sections=["Interventions", "Arms", "Title"])
+                claims.append(Claim(f"{t.nct_id or t.doc_id} does not state {' '.join(q.negated_terms)}; it says:", about[:1]))
         else:
+            supports = [support(trials[t], q, hints) for t in cands]
             chosen = [s for s in supports if s.full]
             claims = [Claim(f"{trials[s.trial_id].nct_id or s.trial_id}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best) for s in chosen]
         if not chosen:
@@ -386,6 +399,12 @@ class Assistant:
         answer.timings = Timings(retrieve_s=round(t_ret - t0, 4),
                                  first_token_s=round((first or now) - t0, 4), total_s=round(now - t0, 4))
         yield answer
+
+
+def _mentions_all(trial: Trial, q: Query, groups: list[list[str]]) -> bool:
+    """Every term group occurs somewhere in the trial (presence, not co-occurrence)."""
+    matched = support(trial, q, groups=groups).matched
+    return all(matched.intersection(g) for g in groups)
 
 
 def _last_user(history: list[Turn]) -> str | None:

@@ -96,32 +96,40 @@ def _in_sections(sent: Sentence, prefixes: list[str]) -> bool:
                for p in prefixes)
 
 
-def support(trial: Trial, query: Query, sections: list[str] | None = None) -> TrialSupport:
+def support(trial: Trial, query: Query, sections: list[str] | None = None,
+            groups: list[list[str]] | None = None) -> TrialSupport:
     """The terms of `query` that the trial contains, and the sentences that hold them together.
 
     `full` is true when some sentence, or two neighbouring sentences of one section,
-    contain every content term: co-occurrence, not mere presence somewhere on the page.
+    satisfy every term group (alternatives joined by "or" count once): co-occurrence,
+    not mere presence somewhere on the page.
     """
-    terms = query.content_terms
+    groups = groups if groups is not None else (query.groups or [[t] for t in query.content_terms])
+    terms = [t for g in groups for t in g]
     sents = [s for s in sentences(trial) if not sections or _in_sections(s, sections)]
     per_sent = [(s, {t for t in terms if has_term(s.lower, s.words, t)}) for s in sents]
     matched = set().union(*(m for _, m in per_sent)) if per_sent else set()
+
+    def covers(m: set[str]) -> int:
+        return sum(1 for g in groups if m.intersection(g))
+
     best: list[Sentence] = []
     full = False
-    if terms:
+    if groups:
         for i, (s, m) in enumerate(per_sent):
-            if len(m) == len(terms):
+            if covers(m) == len(groups):
                 best, full = [s], True
                 break
             if i + 1 < len(per_sent):
                 s2, m2 = per_sent[i + 1]
-                if s2.section == s.section and len(m | m2) == len(terms) and m and m2:
+                if s2.section == s.section and m and m2 and covers(m | m2) == len(groups):
                     best, full = [s, s2], True
                     break
         if not full:
-            ranked = sorted(per_sent, key=lambda sm: (-len(sm[1]), sm[0].index))
+            ranked = sorted(per_sent, key=lambda sm: (-covers(sm[1]), sm[0].index))
             best = [s for s, m in ranked[:2] if m]
-    return TrialSupport(trial.trial_id, matched, best, full)
+    matched_groups = {t for g in groups if matched.intersection(g) for t in g}
+    return TrialSupport(trial.trial_id, matched_groups, best, full)
 
 
 def rank_sentences(trial: Trial, query: Query, n: int, sections: list[str] | None = None,

@@ -59,6 +59,8 @@ SCHEMA_WORDS = frozenset(
     route routes""".split()
 )
 
+SCHEMA_STEMS = frozenset(w[:6] for w in SCHEMA_WORDS if len(w) >= 6)
+
 #: Section hints: a word in the question points at the canonical sections to look in.
 SECTION_HINTS: dict[str, tuple[str, ...]] = {
     "exclude": ("Eligibility: Exclusion",), "excludes": ("Eligibility: Exclusion",),
@@ -92,9 +94,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "cancer": ("tumor", "tumour", "malignan", "carcinoma", "neoplasm"),
     "tumor": ("tumour", "cancer"), "hpv": ("papillomavirus",),
     "liver": ("hepat",), "hepatic": ("liver",), "uterus": ("uterine", "intrauterine"),
-    "uterine": ("uterus", "intrauterine"), "skin": ("dermat", "cutaneous", "psoriasis"),
+    "uterine": ("uterus", "intrauterine"), "skin": ("dermat", "cutaneous", "psoria", "eczema", "acne", "melanom", "vitiligo", "urticar"),
     "stem": ("msc",), "msc": ("stem",), "mscs": ("stem", "msc"),
-    "injected": ("injection", "inject"), "injection": ("inject",), "infused": ("infusion",),
+    "inject": ("infus", "administ", "transplant", "deliver"), "injected": ("inject", "infus", "administ", "transplant"),
+    "injection": ("inject", "infus"), "infused": ("infus", "inject"), "infusion": ("infus", "inject"),
+    "breastfeeding": ("lactat", "nursing", "breast-feed"), "lactating": ("breastfeed", "nursing"),
+    "nursing": ("lactat", "breastfeed"),
 }
 
 LIST_RE = re.compile(
@@ -102,7 +107,7 @@ LIST_RE = re.compile(
     r"|^\s*(which|what) (trial|study)s?\b|\b(any|all|every) (of the )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
     re.IGNORECASE,
 )
-NEGATION_RE = re.compile(r"\b(not|n't|without|never|no)\b", re.IGNORECASE)
+NEGATION_RE = re.compile(r"\b(?:not|without|never|no|none)\b|n't\b", re.IGNORECASE)
 AGE_RE = re.compile(
     r"\b(\d{1,3})[\s-]*(?:years?|yrs?|y)[\s-]*old\b|\baged?\s+(\d{1,3})\b|\b(\d{1,3})[\s-]*year[\s-]*olds?\b",
     re.IGNORECASE,
@@ -139,6 +144,10 @@ class Query:
     section_hints: list[str] = field(default_factory=list)
     refers_back: bool = False
     title_phrase: str | None = None
+    #: alternatives joined by "or": each group is satisfied by any of its terms
+    groups: list[list[str]] = field(default_factory=list)
+    #: terms after a negation ("which trials do NOT give cells intravenously")
+    negated_terms: list[str] = field(default_factory=list)
 
     @property
     def term_stems(self) -> list[str]:
@@ -163,13 +172,19 @@ def analyse(question: str) -> Query:
     toks = words(NCT_RE.sub(" ", question))
     seen: list[str] = []
     for t in toks:
-        if t in STOPWORDS or t in SCHEMA_WORDS or len(t) < 2:
+        if t in STOPWORDS or t in SCHEMA_WORDS or stem(t) in SCHEMA_STEMS or len(t) < 2:
             continue
         if t.isdigit() or re.fullmatch(r"\d+(\.\d+)?", t):
             continue  # numbers are checked by the field logic, not as topical terms
         if t not in seen:
             seen.append(t)
     q.content_terms = seen
+    q.groups = _or_groups(toks, seen)
+    neg = NEGATION_RE.search(question)
+    if neg:
+        after = set(words(question[neg.end():]))
+        before = set(words(question[: neg.start()]))
+        q.negated_terms = [t for t in seen if t in after and t not in before]
     hints: list[str] = []
     for t in toks:
         for s in SECTION_HINTS.get(t, ()):
@@ -178,6 +193,21 @@ def analyse(question: str) -> Query:
     q.section_hints = hints
     q.refers_back = bool(REFERRING_RE.search(question)) and not q.nct_ids
     return q
+
+
+def _or_groups(toks: list[str], terms: list[str]) -> list[list[str]]:
+    """Group content terms joined by 'or' (e.g. 'pregnant or breastfeeding')."""
+    groups: list[list[str]] = [[t] for t in terms]
+    for i, tok in enumerate(toks):
+        if tok != "or" or i == 0 or i + 1 >= len(toks):
+            continue
+        left, right = toks[i - 1], toks[i + 1]
+        gl = next((g for g in groups if left in g), None)
+        gr = next((g for g in groups if right in g), None)
+        if gl is not None and gr is not None and gl is not gr:
+            gl.extend(gr)
+            groups.remove(gr)
+    return groups
 
 
 def term_variants(term: str) -> tuple[str, ...]:

@@ -32,11 +32,11 @@ def _show_table(result: IngestResult) -> None:
     console = Console()
     if result.ingested <= _TABLE_ROWS:
         table = Table("trial", "format", "sections", "title")
-        for column in table.columns:
-            column.no_wrap = True
-            column.overflow = "ellipsis"
+        widths = [max(len(t.trial_id) for t in result.trials), max(len(t.source.format) for t in result.trials), 8]
+        room = max(10, console.width - sum(widths) - 13)
         for t in result.trials:
-            table.add_row(t.trial_id, t.source.format, str(len(t.sections)), t.title)
+            title = t.title if len(t.title) <= room else t.title[: room - 1] + "…"
+            table.add_row(t.trial_id, t.source.format, str(len(t.sections)), title)
     else:
         table = Table("format", "trials", "sections")
         counts = Counter(t.source.format for t in result.trials)

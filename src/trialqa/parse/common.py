@@ -12,10 +12,23 @@ _SPACES = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\ufeff]+")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>^~=])")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*\u2022\u00b7\u25aa\u25cf\u2013o]|\d{1,2}[.)]|[a-zA-Z][.)]|\(\w{1,3}\)|[ivx]{1,4}[.)])(?=\s|$)\s*(?P<text>.*)$")
 _DIGIT_ITEM = re.compile(r"^(?P<indent>\s*)\d{1,2}[.)\u3001](?=\S)(?P<text>\D.*)$")
-_CRITERIA_HEAD = re.compile(
-    r"^\s*(?:key\s+|main\s+|major\s+)?(?P<kind>inclusion|exclusion)\s+criteri(?:a|on)\b[^\n:]*:?\s*(?P<rest>.*)$",
+_CRITERIA_COLON = re.compile(
+    r"^\s*(?:[-*\u2022]\s*)?(?P<head>(?:[a-z]+\s+)?(?P<kind>inclusion|exclusion)"
+    r"(?:\s+criteri(?:a|on)(?:\s+[a-z/-]+){0,3})?(?:\s*\([^)]{0,40}\))?)\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
+_CRITERIA_LINE = re.compile(
+    r"^\s*(?:[-*\u2022]\s*)?(?P<head>(?:[a-z]+\s+)?(?P<kind>inclusion|exclusion)\s+criteri(?:a|on)"
+    r"(?:\s*\([^)]{0,40}\))?)\s*(?P<rest>)$",
+    re.IGNORECASE,
+)
+
+
+def criteria_heading(line: str) -> re.Match[str] | None:
+    """"Inclusion Criteria:", "- EXCLUSION CRITERIA", "Inclusion: adults" -> match with kind/head/rest."""
+    if "clusion" not in line and "CLUSION" not in line:
+        return None
+    return _CRITERIA_COLON.match(line) or _CRITERIA_LINE.match(line)
 
 
 def squash(text: str | None) -> str:
@@ -53,7 +66,7 @@ def reflow(text: str | None) -> str:
                 paragraphs.append([])
             continue
         current = paragraphs[-1]
-        if current and not is_item(raw) and not _CRITERIA_HEAD.match(raw):
+        if current and not is_item(raw) and not criteria_heading(raw):
             current[-1] = f"{current[-1]} {line}"
         else:
             current.append(line)
@@ -127,13 +140,10 @@ def split_criteria(text: str) -> list[tuple[str, str, str]]:
     """
     parts: list[tuple[str, str, list[str]]] = [("Criteria", "", [])]
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        match = _CRITERIA_HEAD.match(raw)
-        if match and len(raw.strip()) < 80 and not is_item(raw):
-            heading = raw.strip()
-            rest = match.group("rest")
-            if rest:
-                heading = heading[: len(heading) - len(rest)].strip()
-            parts.append((match.group("kind").title(), heading.rstrip(":").strip(), [rest] if rest else []))
+        match = criteria_heading(raw)
+        if match:
+            rest = match.group("rest").strip()
+            parts.append((match.group("kind").title(), squash(match.group("head")), [rest] if rest else []))
         else:
             parts[-1][2].append(raw)
     result = []

@@ -29,12 +29,34 @@ def _block(el: etree._Element, path: str) -> str:
     return el.findtext(path) or ""
 
 
+def _leaves(el: etree._Element | None) -> dict[str, str]:
+    """Direct children's text by tag (first one wins), in one pass."""
+    out: dict[str, str] = {}
+    if el is not None:
+        for child in el:
+            if child.tag not in out and child.text:
+                out[str(child.tag)] = squash(child.text)
+    return out
+
+
 def _person(el: etree._Element) -> str:
-    name = " ".join(
-        p for p in (_text(el, "first_name"), _text(el, "middle_name"), _text(el, "last_name"), _text(el, "degrees")) if p
-    )
-    extras = [_text(el, t) for t in ("role", "affiliation", "phone", "phone_ext", "email")]
+    v = _leaves(el)
+    name = " ".join(v[t] for t in ("first_name", "middle_name", "last_name", "degrees") if v.get(t))
+    extras = [v[t] for t in ("role", "affiliation", "phone", "phone_ext", "email") if v.get(t)]
     return ", ".join(p for p in (name, *extras) if p)
+
+
+def _site(el: etree._Element) -> Site:
+    facility = el.find("facility")
+    name = _leaves(facility)
+    address = _leaves(facility.find("address") if facility is not None else None)
+    return Site(
+        facility=name.get("name") or None,
+        city=address.get("city") or None, state=address.get("state") or None,
+        zip=address.get("zip") or None, country=address.get("country") or None,
+        status=squash(el.findtext("status")) or None,
+        contacts=[_person(c) for c in el if c.tag in ("contact", "investigator")],
+    )
 
 
 def _flatten(el: etree._Element, depth: int = 0) -> list[str]:
@@ -163,16 +185,7 @@ def _study(root: etree._Element) -> Study:
             ("Sampling method", _text(elig, "sampling_method")),
             ("Study population", _text(elig, "study_pop/textblock")),
         ]
-    for el in root.iterfind("location"):
-        s.sites.append(Site(
-            facility=_text(el, "facility/name") or None,
-            city=_text(el, "facility/address/city") or None,
-            state=_text(el, "facility/address/state") or None,
-            zip=_text(el, "facility/address/zip") or None,
-            country=_text(el, "facility/address/country") or None,
-            status=_text(el, "status") or None,
-            contacts=[_person(c) for c in (*el.iterfind("contact"), *el.iterfind("investigator"))],
-        ))
+    s.sites = [_site(el) for el in root.iterfind("location")]
     for tag, label in (("overall_official", "Official"), ("overall_contact", "Contact"),
                        ("overall_contact_backup", "Backup contact")):
         s.contacts += [f"{label}: {_person(e)}" for e in root.iterfind(tag)]
