@@ -28,7 +28,7 @@ def _config(tmp_path: Path, **overrides) -> bench.Config:
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
-    cfg = _config(tmp, phases=("ingest", "index", "search", "ask", "ivf"))
+    cfg = _config(tmp, phases=bench.PHASES)
     return cfg, bench.run(cfg)
 
 
@@ -42,7 +42,9 @@ def test_quick_run_reports_every_phase_and_writes_json(quick_report):
     short = report["search"]["seeds"]["short"]
     assert short["queries"] > 50 and 0 < short["p50_ms"] <= short["p95_ms"]
     assert report["ivf"]["status"] == "skipped"  # the seeds have too few chunks for PQ codes
-    for name in ("ingest", "index", "search", "ask"):
+    assert report["trec"]["ndcg"]["status"] == "skipped"
+    assert report["trec"]["gold_recall_seeds"]["cases"] > 0
+    for name in ("ingest", "index", "search", "ask", "trec"):
         assert "status" not in report[name], report[name]
         assert report[name]["peak_rss_mib"] > 0
 
@@ -61,13 +63,15 @@ def test_ask_times_every_turn_and_counts_prompt_tokens(quick_report):
 
 def test_targets_mark_hits_and_misses():
     report = {"search": {"all": {"short": {"p50_ms": 40.0}}, "seeds": {"short": {"p50_ms": 10.0}}},
-              "ask": {"eval": {"answer_accuracy": 0.95}, "peak_rss_mib": 3000.0}}
+              "ask": {"eval": {"answer_accuracy": 0.95}, "peak_rss_mib": 3000.0},
+              "trec": {"ndcg": {"cohorts": {"sigir": {"ratio": 1.2}, "trec_2021": {"ratio": 0.9}}}}}
     rows = {r["figure"]: r["ok"] for r in bench.targets(report)}
     assert rows["search p50 6,786 (ms)"] is False
     assert rows["search p50 seeds (ms)"] is True
     assert rows["gold answer accuracy"] is True
     assert rows["peak RSS, worst phase (MiB)"] is False
     assert rows["ask total p50 warm (s)"] is None
+    assert rows["nDCG@10 / BM25, sigir"] is True and rows["nDCG@10 / BM25, trec_2021"] is False
 
 
 def test_recording_generator_counts_sent_and_generated_tokens():

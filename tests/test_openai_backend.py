@@ -45,6 +45,13 @@ def tokens(n: int) -> Reply:
     return Reply(body=json.dumps({"tokens": list(range(n))}).encode(), content_type="application/json")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # e.g. the client timed out and closed first: expected here
+
+
 class FakeServer:
     """Answers each path from a list of replies (the last one repeats); 404 elsewhere."""
 
@@ -75,7 +82,7 @@ class FakeServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self.thread.start()
@@ -139,7 +146,7 @@ def test_no_authorization_header_without_api_key(fake, make):
 
 
 def test_skips_comments_fields_and_usage_only_events(fake, make):
-    body = (b": ping\r\n\r\nevent: message\r\nid: 1\r\n" + sse("a", "b", finish=None, done=False)
+    body = (b": ping\r\n\r\nevent: message\r\nid: 1\r\n" + sse("a", "b", done=False)
             + b'data: {"choices": [], "usage": {"completion_tokens": 2}}\n\ndata: [DONE]\n\n')
     fake.routes["/v1/chat/completions"] = [Reply(body=body)]
     assert list(make(fake.url).stream(MESSAGES, max_tokens=4)) == ["a", "b"]
@@ -256,6 +263,14 @@ def test_stream_cut_after_the_first_token_is_not_retried(fake, make):
     assert got == ["partial ", "answ"]
     assert "closed the stream mid-answer" in one_line(exc)
     assert len(fake.chat_bodies()) == 1
+
+
+def test_done_without_finish_reason_is_an_interrupted_answer(fake, make):
+    fake.routes["/v1/chat/completions"] = [Reply(body=sse("cut", finish=None))]
+    with pytest.raises(GenerationError) as exc:
+        list(make(fake.url).stream(MESSAGES, max_tokens=4))
+    assert "ended the answer early (no finish_reason)" in one_line(exc)
+    assert "--interrupt_requests False" in str(exc.value)
 
 
 @pytest.mark.parametrize("status, hint", [

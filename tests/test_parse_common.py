@@ -5,8 +5,20 @@ from __future__ import annotations
 import pytest
 
 from trialqa.parse.common import (
-    ages_from_criteria, format_items, humanize, norm_age, norm_enrollment_type, norm_phase, norm_sex,
-    norm_status, norm_study_type, parse_age_range, reflow, segment_by_phrases, split_criteria, split_glued,
+    ages_from_criteria,
+    format_items,
+    humanize,
+    norm_age,
+    norm_enrollment_type,
+    norm_phase,
+    norm_sex,
+    norm_status,
+    norm_study_type,
+    parse_age_range,
+    reflow,
+    segment_by_phrases,
+    split_criteria,
+    split_glued,
     split_typed_names,
 )
 
@@ -46,7 +58,8 @@ def test_small_value_normalisers() -> None:
     assert norm_enrollment_type("Anticipated") == "Estimated"
     assert norm_enrollment_type("ACTUAL") == "Actual"
     assert norm_age("N/A") is None and norm_age(" 18 Years ") == "18 Years"
-    assert humanize("PLACEBO_COMPARATOR") == "Placebo Comparator" and humanize("SINGLE_GROUP") == "Single Group Assignment"
+    assert humanize("PLACEBO_COMPARATOR") == "Placebo Comparator"
+    assert humanize("SINGLE_GROUP") == "Single Group Assignment"
 
 
 @pytest.mark.parametrize(("text", "want"), [
@@ -79,7 +92,8 @@ def test_format_items_bullets_nesting_and_inline_numbers() -> None:
     assert format_items("1. one\n2. two\n   1. sub") == "- one\n- two\n  - sub"
     assert format_items("  \u2022 a;\n  \u2022 b") == "- a;\n- b"
     inline = "1.Understanding the study; 2.18 Years to 65 Years old, BMI between 18.5-35; 3.Diagnosed"
-    assert format_items(inline) == "- Understanding the study\n- 18 Years to 65 Years old, BMI between 18.5-35\n- Diagnosed"
+    assert format_items(inline).splitlines() == [
+        "- Understanding the study", "- 18 Years to 65 Years old, BMI between 18.5-35", "- Diagnosed"]
 
 
 def test_split_criteria() -> None:

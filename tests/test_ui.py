@@ -42,6 +42,10 @@ class FakeAssistant:
         self.delay = delay
         self.calls: list[tuple[str, list[Turn]]] = []
 
+    @property
+    def generator(self):
+        return self._generator
+
     def stream(self, question: str, history=()) -> Iterator[str | Answer]:
         history = list(history)
         self.calls.append((question, history))
@@ -105,7 +109,7 @@ def test_bullets_become_a_list():
 def test_model_and_page_text_is_escaped_everywhere():
     evil = cite(nct='NCT05106972" onclick="x', section="Enrollment <b>", quote=HOSTILE, title="<script>t()</script>")
     a = answer(text=f"{HOSTILE} [{evil.nct_id} · {evil.section}]", citations=[evil], notes=[HOSTILE])
-    for html in (ui.render_answer(a), ui.render_partial(a.text), ui.render_question(HOSTILE), ui.render_error(HOSTILE)):
+    for html in (ui.render_answer(a), ui.render_partial(a.text), ui.render_question(HOSTILE), ui.render_notice(HOSTILE)):
         assert "<img" not in html and "<script" not in html and "<b>" not in html
         assert 'onclick="' not in html and "onerror=\"" not in html
         assert "\n" not in html  # one HTML block: markdown never parses inside it
@@ -189,7 +193,8 @@ def test_errors_become_one_line_bubbles_without_history(question, expect):
 def test_busy_gives_the_question_back():
     _, _, chat, question = ui.accept("What phase?", [])
     shown, state, box = ui.busy(question, chat)
-    assert box == "What phase?" and "busy" in shown[-1]["content"] and len(shown) == 2
+    assert box == "What phase?" and len(shown) == 2
+    assert shown[-1]["content"] == ui.render_notice(ui.BUSY, "busy")
 
 
 def test_api_chat_streams_then_returns_sources_and_history():

@@ -16,15 +16,15 @@ from pathlib import Path
 from trialqa import prompts
 from trialqa.citations import SourceBook, citation, label
 from trialqa.errors import BadInput
-from trialqa.evidence import Sentence, rank_sentences, sentences, split_sentences, support
-from trialqa.fields_qa import Claim, answer_field, extreme_enrollment, field_intent, list_filter
+from trialqa.evidence import NOT_STATED, Sentence, not_stated, rank_sentences, sentences, split_sentences, support
+from trialqa.fields_qa import STATED_BY, Claim, answer_field, extreme_enrollment, field_intent, list_filter
 from trialqa.query import Query, analyse, has_term, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
 MAX_QUESTION_CHARS = 4000
 PROMPT_QUESTION_TOKENS = 300
-EVIDENCE_TOKENS = 420
+EVIDENCE_TOKENS = 280
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
@@ -126,9 +126,14 @@ class Assistant:
             target = self._single_target(q, scope, hits)
             intent = field_intent(question)
             if target and intent:
-                claims = answer_field(self.index.trials[target], intent)
+                trial = self.index.trials[target]
+                claims = answer_field(trial, intent)
                 if claims:
                     yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
+                    return
+                if not_stated(trial, STATED_BY.get(intent, [])):
+                    why = f"the page of {trial.nct_id or trial.doc_id} shows no value for {STATED_BY[intent][0].lower()}."
+                    yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
                     return
             if target and not scope:
                 scope = [target]
@@ -284,6 +289,8 @@ class Assistant:
         for rank, hit in enumerate(hits[:8]):
             c = hit.chunk
             for j, text in enumerate(split_sentences(c.text)):
+                if NOT_STATED in text:
+                    continue
                 s = Sentence(c.trial_id, c.section, text, j)
                 overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
                 hint = 1.0 if any(c.section.startswith(h.split(":")[0]) for h in q.section_hints) else 0.0
@@ -294,7 +301,7 @@ class Assistant:
             if (s.trial_id, s.text) not in seen:
                 seen.add((s.trial_id, s.text))
                 out.append(s)
-        return out[:10]
+        return out[:7]
 
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
                   notes: list[str]) -> Iterator[str | Answer]:

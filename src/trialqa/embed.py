@@ -100,20 +100,28 @@ class SentenceTransformerEmbedder:
             )
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
 
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:  # corrupt or incomplete model files
             raise ModelUnavailable(f"cannot load embedder from {path}: {type(exc).__name__}: {exc}") from exc
         self.id = model_id or path.name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
         self.max_tokens = int(self._model.max_seq_length)
         self._tok = self._model.tokenizer
+        self._counter = _untruncated(self._tok)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tok(text, add_special_tokens=True, truncation=False)["input_ids"])
+        """Word pieces including [CLS]/[SEP], never truncated."""
+        if self._counter is not None:
+            return len(self._counter.encode(text, add_special_tokens=True).ids)
+        return len(self._tok(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def windows(self, text: str, size: int) -> list[str]:
-        enc = self._tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+        enc = self._tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True, verbose=False)
         offsets = enc["offset_mapping"]
         out, step = [], max(1, size - 2)
         for start in range(0, len(offsets), step):
@@ -123,10 +131,27 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         vecs = self._model.encode(
-            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
+            texts, batch_size=_BATCH, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=show_progress,
         )
-        return np.asarray(vecs, dtype=np.float32)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+#: Texts per forward pass; measured on 2 cores, 16-32 beat 64 by a few percent.
+_BATCH = 32
+
+
+def _untruncated(tokenizer) -> object | None:
+    """A copy of a fast tokenizer's Rust backend without truncation or padding (fast counting)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
 
 
 _CACHE: dict[str, Embedder] = {}

@@ -16,6 +16,8 @@ from trialqa.types import Trial
 _SENT_SPLIT = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(\d])")
 _ITEM_PREFIX = re.compile(r"^\s*(?:[-•*·]|\d{1,2}[.)])\s+")
 MAX_QUOTE_CHARS = 400
+#: What the parsers write where a page shows a heading whose value was lost.
+NOT_STATED = "not stated on the page"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def _build(trial: Trial) -> list[Sentence]:
     out: list[Sentence] = []
     for section in trial.sections:
         for sent in split_sentences(section.text):
-            out.append(Sentence(trial.trial_id, section.name, sent, len(out)))
+            if NOT_STATED not in sent:
+                out.append(Sentence(trial.trial_id, section.name, sent, len(out)))
     if trial.title and not any(s.section == "Title" for s in out):
         out.append(Sentence(trial.trial_id, "Title", trial.title, len(out)))
     return out
@@ -156,3 +159,15 @@ def find_quote(trial: Trial, needles: list[str], sections: list[str]) -> Sentenc
         if _in_sections(s, sections) and all(n in s.lower for n in needles):
             return s
     return None
+
+
+def not_stated(trial: Trial, labels: list[str]) -> bool:
+    """True when the page shows one of these headings (or 'Label:' lines) with its value lost."""
+    for section in trial.sections:
+        if NOT_STATED not in section.text:
+            continue
+        if section.heading in labels and section.text.strip() == NOT_STATED:
+            return True
+        if any(f"{lab}: {NOT_STATED}" in section.text for lab in labels):
+            return True
+    return False

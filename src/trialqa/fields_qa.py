@@ -91,6 +91,15 @@ def field_intent(question: str) -> str | None:
     return None
 
 
+#: The page labels whose lost value means a field question cannot be answered.
+STATED_BY: dict[str, list[str]] = {
+    "max_age": ["Ages"], "min_age": ["Ages"], "ages": ["Ages"], "sex": ["Sex"],
+    "enrollment": ["Enrollment"], "phase": ["Status and phase"], "status": ["Status and phase"],
+    "conditions": ["Conditions"], "study_type": ["Study type"], "allocation": ["Allocation"],
+    "masking": ["Masking"], "healthy_volunteers": ["Volunteers"],
+}
+
+
 def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
     """Claims answering `intent` for one trial, or None when the record does not state it."""
     f, who = trial.fields, trial.nct_id or trial.doc_id

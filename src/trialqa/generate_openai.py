@@ -235,6 +235,11 @@ def _pieces(response: httpx.Response, url: str) -> Iterator[str]:
             raise _garbage(url, f"not a server-sent event: {line[:60]!r}")
         value = value.strip()
         if value == "[DONE]":
+            if not finished:  # llama-cpp-python's server ends an interrupted answer like this
+                raise GenerationError(
+                    f"the generation server at {url} ended the answer early (no finish_reason); if it is "
+                    "llama-cpp-python's server serving several users, start it with --interrupt_requests False"
+                )
             return
         chunk = _json_object(value, url)
         if "error" in chunk:

@@ -2,7 +2,7 @@
 
     fused(c) = dense_weight / (rrf_k + rank_dense(c)) + sparse_weight / (rrf_k + rank_sparse(c))
 
-Each side contributes its best `candidates` chunks. Queries of any length work: the dense
+Each side contributes its best `candidates` chunks; ranks start at 1. Queries of any length work: the dense
 side embeds long queries window by window (`embed_long`), the sparse side scores every term.
 """
 
@@ -98,30 +98,43 @@ class Retriever:
         return rows
 
     def _fused(self, query: str, candidates: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
-        """(row, fused score) best first, over the allowed rows."""
+        """(row, fused score) best first, over the allowed rows.
+
+        A chunk without a dense vector (large corpora embed only some sections) takes the
+        dense rank of its trial's best vector, so a Locations chunk of the right trial can
+        still win on its BM25 rank.
+        """
         if rows is not None and len(rows) == 0:
             return []
         cfg = self.settings.retrieval
+        dense = self._dense(query, candidates, rows) if cfg.dense_weight > 0 else []
+        sparse = self._sparse(query, candidates, rows) if cfg.sparse_weight > 0 else []
         scores: dict[int, float] = {}
-        for weight, ranking in (
-            (cfg.dense_weight, self._dense(query, candidates, rows)),
-            (cfg.sparse_weight, self._sparse(query, candidates, rows)),
-        ):
-            if weight <= 0:
-                continue
-            for rank, row in enumerate(ranking, start=1):
-                scores[row] = scores.get(row, 0.0) + weight / (cfg.rrf_k + rank)
+        trial_rank: dict[str, int] = {}
+        for rank, row in enumerate(dense, start=1):
+            scores[row] = cfg.dense_weight / (cfg.rrf_k + rank)
+            trial_rank.setdefault(self._trial_of[row], rank)
+        for rank, row in enumerate(sparse, start=1):
+            score = cfg.sparse_weight / (cfg.rrf_k + rank)
+            if self.index.dense_pos[row] < 0 and self._trial_of[row] in trial_rank:
+                score += cfg.dense_weight / (cfg.rrf_k + trial_rank[self._trial_of[row]])
+            scores[row] = scores.get(row, 0.0) + score
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
     def _dense(self, query: str, n: int, rows: np.ndarray | None) -> list[int]:
         if not query.strip():
             return []
+        index = self.index
         vector = embed_long(self.embedder, query).astype(np.float32)
         if rows is None:
-            _, ids = self.index.dense.search(vector[None, :], min(n, self.index.dense.ntotal))
-            return [int(i) for i in ids[0] if i >= 0]
-        sims = np.asarray(self.index.embeddings[rows]) @ vector  # exact over the filtered rows
-        return [int(rows[i]) for i in _top(sims, n)]
+            if index.dense.ntotal == 0:
+                return []
+            _, ids = index.dense.search(vector[None, :], min(n, index.dense.ntotal))
+            return [int(index.dense_rows[i]) for i in ids[0] if i >= 0]
+        pos = index.dense_pos[rows]
+        pos = pos[pos >= 0]
+        sims = np.asarray(index.embeddings[pos]) @ vector  # exact over the filtered rows
+        return [int(index.dense_rows[pos[i]]) for i in _top(sims, n)]
 
     def _sparse(self, query: str, n: int, rows: np.ndarray | None) -> list[int]:
         ids = self.index.sparse.get_tokens_ids(sparse_tokens(query))

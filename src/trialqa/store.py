@@ -5,9 +5,15 @@
                         counts, versions, and the size + sha256 of every other file
       trials.jsonl      the full Trial records (the answering stage reads Trial.fields)
       chunks.jsonl      one Chunk per line, in embedding-row order
-      embeddings.npy    float32 L2-normalised chunk vectors (reused by the next build)
+      dense_rows.npy    the chunk rows that have a dense vector (see `dense_sections`)
+      embeddings.npy    float32 L2-normalised vectors of those rows (reused by the next build)
       dense.faiss       the FAISS index over those vectors (flat, IVF-PQ or HNSW)
-      bm25/             the bm25s index over the chunks' header + text
+      bm25/             the bm25s index over every chunk's header + text
+
+Every chunk is in BM25. In a large corpus only the sections that say what a trial is
+about and whom it is for get dense vectors: on two CPU cores the embedder manages about
+4,500 word pieces a second, so embedding every Locations, Dates or Results chunk would
+triple the build time for sections that are looked up by name, place or number anyway.
 
 A build is written to a temporary directory beside the target and renamed into place,
 so an interrupted build leaves the previous index usable.
@@ -46,6 +52,13 @@ FORMAT_VERSION = 1
 SPARSE_TOKENIZER = "lower-alnum-nostem-stopwords-v1"
 _TOKEN = re.compile(r"[a-z0-9]+")
 _EMBED_BATCH = 256
+#: Sections with dense vectors in a large corpus (a section "X: Y" counts as "X").
+DENSE_SECTIONS = (
+    "Title", "Conditions", "Keywords", "Summary", "Interventions", "Arms", "Outcomes",
+    "Eligibility", "Description",
+)
+#: Corpora with at most this many chunks get a dense vector for every chunk.
+DENSE_ALL_UP_TO = 5_000
 
 
 class Manifest(BaseModel):
@@ -74,12 +87,16 @@ class Index:
     manifest: Manifest
     trials: dict[str, Trial]
     chunks: list[Chunk]
+    dense_rows: np.ndarray  # chunk row of each dense vector
     embeddings: np.ndarray
     dense: Any
     sparse: Any
     _by_trial: dict[str, range] = field(default_factory=dict, repr=False)
+    dense_pos: np.ndarray = field(init=False, repr=False)  # chunk row -> vector id, -1 if none
 
     def __post_init__(self) -> None:
+        self.dense_pos = np.full(len(self.chunks), -1, dtype=np.int64)
+        self.dense_pos[self.dense_rows] = np.arange(len(self.dense_rows))
         start = 0
         for i in range(1, len(self.chunks) + 1):
             if i == len(self.chunks) or self.chunks[i].trial_id != self.chunks[start].trial_id:
@@ -120,8 +137,20 @@ def index_params(embedder: Embedder, settings: Settings, n_chunks: int | None = 
         "sparse": {"library": "bm25s", "tokenizer": SPARSE_TOKENIZER, "method": "lucene", "k1": 1.5, "b": 0.75},
     }
     if n_chunks is not None:
-        params["dense"] = {"kind": dense_kind(settings, n_chunks)}
+        params["dense"] = {"kind": dense_kind(settings, n_chunks), "sections": dense_sections(n_chunks)}
     return params
+
+
+def dense_sections(n_chunks: int) -> list[str] | None:
+    """Section names whose chunks get vectors; None means every chunk."""
+    return None if n_chunks <= DENSE_ALL_UP_TO else list(DENSE_SECTIONS)
+
+
+def _dense_rows(chunks: list[Chunk], sections: list[str] | None) -> np.ndarray:
+    if sections is None:
+        return np.arange(len(chunks), dtype=np.int64)
+    wanted = set(sections)
+    return np.array([i for i, c in enumerate(chunks) if c.section.split(":")[0] in wanted], dtype=np.int64)
 
 
 def dense_kind(settings: Settings, n_chunks: int) -> str:
@@ -152,13 +181,16 @@ def build_index(
         chunks = _chunk_with_progress(trials, embedder, params["chunker"]["max_tokens"], bar)
         timings["chunk_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        vectors, reused = _embed_reusing(chunks, out, embedder, bar)
+        sections = dense_sections(len(chunks))
+        rows = _dense_rows(chunks, sections)
+        vectors, reused = _embed_reusing([chunks[r] for r in rows], out, embedder, bar)
         timings["embed_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        kind = dense_kind(settings, len(chunks))
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         try:
-            dense_params = _write_dense(tmp, vectors, kind, settings)
+            dense_params = _write_dense(tmp, vectors, dense_kind(settings, len(chunks)))
+            dense_params["sections"] = sections
+            np.save(tmp / "dense_rows.npy", rows)
             _write_sparse(tmp / "bm25", chunks)
             _write_jsonl(tmp / "trials.jsonl", trials)
             _write_jsonl(tmp / "chunks.jsonl", chunks)
@@ -174,7 +206,10 @@ def build_index(
                 dense=dense_params,
                 sparse=params["sparse"],
                 corpus_hash=corpus_hash(trials),
-                counts={"trials": len(trials), "chunks": len(chunks), "embedded": len(chunks) - reused, "reused": reused},
+                counts={
+                    "trials": len(trials), "chunks": len(chunks), "vectors": len(rows),
+                    "embedded": len(rows) - reused, "reused": reused,
+                },
                 build={k: round(v, 3) for k, v in timings.items()},
                 files={rel: _file_info(tmp / rel) for rel in _data_files(tmp)},
             )
@@ -271,7 +306,7 @@ def _previous_vectors(out: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     return {_text_key(c.embed_text): vectors[i] for i, c in enumerate(chunks)}
 
 
-def _write_dense(directory: Path, vectors: np.ndarray, kind: str, settings: Settings) -> dict[str, Any]:
+def _write_dense(directory: Path, vectors: np.ndarray, kind: str) -> dict[str, Any]:
     import faiss
 
     n, dim = vectors.shape
@@ -285,10 +320,11 @@ def _write_dense(directory: Path, vectors: np.ndarray, kind: str, settings: Sett
     else:  # ivfpq
         nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
         m = next(m for m in (48, 32, 24, 16, 12, 8, 6, 4, 3, 2, 1) if dim % m == 0)
-        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+        nbits = 8 if n >= 1024 else max(1, int(np.log2(max(2, n // 4))))
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
         sample = vectors[np.random.default_rng(0).choice(n, size=min(n, 256 * nlist), replace=False)]
         index.train(sample)
-        params.update(nlist=nlist, m=m, nbits=8)
+        params.update(nlist=nlist, m=m, nbits=nbits)
     index.add(vectors)
     faiss.write_index(index, str(directory / "dense.faiss"))
     return params
@@ -402,6 +438,11 @@ def check_manifest(manifest: Manifest, path: Path, embedder: Embedder | None, se
             raise IndexMismatch(
                 f"index {path} was built with {label} parameters {getattr(manifest, key)}, settings give {expected[key]}: {hint}"
             )
+    if manifest.dense.get("sections") != expected["dense"]["sections"]:
+        raise IndexMismatch(
+            f"index {path} gives dense vectors to sections {manifest.dense.get('sections') or 'all'}, "
+            f"this version to {expected['dense']['sections'] or 'all'}: {hint}"
+        )
     if manifest.dense.get("kind") != expected["dense"]["kind"]:
         raise IndexMismatch(
             f"index {path} has a {manifest.dense.get('kind')} FAISS index, settings "
@@ -420,21 +461,29 @@ def load_index(path: Path, embedder: Embedder | None = None, settings: Settings 
     check_manifest(manifest, path, embedder, settings)
     for rel, info in manifest.files.items():
         _verify_file(path, rel, info)
-    for rel in ("trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss"):
+    for rel in ("trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense_rows.npy", "dense.faiss"):
         if rel not in manifest.files:
             raise IndexCorrupt(f"index {path}: manifest lists no {rel}: {_rebuild_hint(path)}")
     try:
         trials = {t.trial_id: t for t in _read_trials(path / "trials.jsonl")}
         chunks = _read_chunks(path / "chunks.jsonl")
         embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
+        dense_rows = np.load(path / "dense_rows.npy")
         dense = faiss.read_index(str(path / "dense.faiss"))
         sparse = bm25s.BM25.load(str(path / "bm25"))
     except Exception as exc:  # verified files that still fail to parse: a format bug or tampering
         raise IndexCorrupt(f"index {path} cannot be read ({type(exc).__name__}: {exc}): {_rebuild_hint(path)}") from exc
-    counts = (len(trials), len(chunks), embeddings.shape[0], dense.ntotal)
-    if counts != (manifest.counts["trials"], manifest.counts["chunks"], manifest.counts["chunks"], manifest.counts["chunks"]):
-        raise IndexCorrupt(f"index {path} holds {counts} trials/chunks/vectors, manifest disagrees: {_rebuild_hint(path)}")
-    return Index(path=path, manifest=manifest, trials=trials, chunks=chunks, embeddings=embeddings, dense=dense, sparse=sparse)
+    c = manifest.counts
+    found = (len(trials), len(chunks), len(dense_rows), embeddings.shape[0], dense.ntotal, sparse.scores["num_docs"])
+    if found != (c["trials"], c["chunks"], c["vectors"], c["vectors"], c["vectors"], c["chunks"]):
+        raise IndexCorrupt(
+            f"index {path} holds {found} trials/chunks/rows/vectors/faiss/bm25 entries, "
+            f"manifest disagrees: {_rebuild_hint(path)}"
+        )
+    return Index(
+        path=path, manifest=manifest, trials=trials, chunks=chunks, dense_rows=dense_rows,
+        embeddings=embeddings, dense=dense, sparse=sparse,
+    )
 
 
 def _read_trials(path: Path) -> list[Trial]:

@@ -37,6 +37,8 @@ PENDING = "Searching the indexed trials\u2026"
 BUSY = ("The assistant is busy answering other questions. Please wait a moment and send "
         "your question again; it is back in the box below.")
 CONCURRENCY_ID = "assistant"
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]  # no web fonts:
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]  # the page stays offline
 LABEL_RE = re.compile(r"\[([^\[\]\n]+?) \u00b7 ([^\[\]\n]+?)\]")
 NCT_RE = re.compile(r"NCT\d{8}")
 
@@ -50,7 +52,7 @@ CSS = """
   font-size: 0.78em; line-height: 1.7; white-space: nowrap; vertical-align: 1px;
   background: var(--color-accent-soft); color: var(--color-accent);
   border: 1px solid var(--color-accent); }
-.tq-cite { display: inline; }
+.tq-cite { display: inline-block; max-width: 100%; vertical-align: top; }
 .tq-cite > summary { cursor: pointer; list-style: none; }
 .tq-cite > summary::-webkit-details-marker { display: none; }
 .tq-cite > summary::marker { content: ""; }
@@ -58,14 +60,16 @@ CSS = """
 .tq-card { display: block; margin: 6px 0 10px; padding: 10px 12px; border-radius: 8px;
   border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
   background: var(--background-fill-secondary); font-size: 0.92em; white-space: normal; }
-.tq-card-title { font-weight: 600; }
-.tq-card-meta { color: var(--body-text-color-subdued); margin: 2px 0 6px; }
-.tq-card blockquote { margin: 4px 0 0; padding: 2px 0 2px 10px;
+.tq-card-title { display: block; font-weight: 600; }
+.tq-card-meta { display: block; color: var(--body-text-color-subdued); margin: 2px 0 4px; }
+.tq-answer .tq-card blockquote { margin: 4px 0 0; padding: 2px 0 2px 10px;
   border-left: 2px solid var(--border-color-primary); font-style: italic; }
 .tq-abstain { border: 1px dashed #d97706; background: rgba(245, 158, 11, 0.08);
   border-radius: 8px; padding: 8px 12px; }
 .tq-abstain-head { font-weight: 600; color: #b45309; margin-bottom: 2px; }
 .tq-error { border: 1px solid #dc2626; background: rgba(220, 38, 38, 0.07);
+  border-radius: 8px; padding: 8px 12px; }
+.tq-busy { border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
   border-radius: 8px; padding: 8px 12px; }
 .tq-meta, .tq-note { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 6px; }
 .tq-pending { color: var(--body-text-color-subdued); font-style: italic; }
@@ -156,8 +160,9 @@ def render_answer(answer: Answer) -> str:
     return f'<div class="tq-answer">{body}{notes}{meta}</div>'
 
 
-def render_error(message: str) -> str:
-    return f'<div class="tq-answer tq-error">{esc(message)}</div>'
+def render_notice(message: str, kind: str = "error") -> str:
+    """A one-line message in place of an answer: kind 'error' or 'busy'."""
+    return f'<div class="tq-answer tq-{kind}">{esc(message)}</div>'
 
 
 def render_question(question: str) -> str:
@@ -250,7 +255,7 @@ def answer_turn(assistant: Any, question: str, chat: list[dict], turns: list[Tur
                 chat = [*chat[:-1], _bot(render_partial(text))]
             yield chat, chat, turns
     except Exception as exc:  # one line to the user, never a traceback
-        chat = [*chat[:-1], _bot(render_error(_failure(exc)))]
+        chat = [*chat[:-1], _bot(render_notice(_failure(exc)))]
         yield chat, chat, turns
 
 
@@ -258,7 +263,7 @@ def busy(question: str, chat: list[dict]) -> tuple[list[dict], list[dict], str]:
     """After a failed queued step (e.g. a full queue): say so politely, give the question back."""
     if not question:
         return chat, chat, ""
-    chat = [*chat[:-1], _bot(render_error(BUSY))]
+    chat = [*chat[:-1], _bot(render_notice(BUSY, "busy"))]
     return chat, chat, question
 
 
@@ -305,7 +310,7 @@ def build_app(assistant: Any, *, concurrency_limit: int = 1, max_queue: int = 16
             box = gr.Textbox(placeholder="Ask about the indexed trials\u2026", show_label=False,
                              scale=8, max_lines=6, max_length=4000, autofocus=True,
                              submit_btn="Ask", elem_id="tq-box")
-            new = gr.Button("New conversation", scale=0, min_width=180, variant="secondary",
+            new = gr.Button("New conversation", scale=0, min_width=210, variant="secondary",
                             elem_id="tq-new")
         gr.HTML(footer_html(assistant))
 
@@ -329,7 +334,7 @@ def build_app(assistant: Any, *, concurrency_limit: int = 1, max_queue: int = 16
         def chain(first):
             job = first.then(answer, [pending, chat_state, turns], [chatbot, chat_state, turns],
                              concurrency_id=CONCURRENCY_ID, concurrency_limit=concurrency_limit,
-                             api_visibility="private", show_progress="hidden")
+                             api_visibility="private", show_progress="minimal")
             job.success(lambda: gr.update(interactive=True), None, box, queue=False,
                         api_visibility="private")
             job.failure(give_back, [pending, chat_state], [chatbot, chat_state, box], queue=False,
@@ -341,6 +346,7 @@ def build_app(assistant: Any, *, concurrency_limit: int = 1, max_queue: int = 16
                                  api_visibility="private")),
                 chain(chatbot.example_select(take_example, [chat_state], shown, queue=False,
                                              api_visibility="private"))]
+
         def reset():
             return [], [], [], "", gr.update(value="", interactive=True)
 
@@ -372,7 +378,7 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, *, prevent_thread
         allowed_paths=[], blocked_paths=[], max_file_size=1, show_error=False,
         ssr_mode=False, pwa=False, mcp_server=False, footer_links=["api"],
         prevent_thread_lock=prevent_thread_lock, quiet=quiet,
-        theme=gr.themes.Soft(primary_hue="blue"), css=CSS,
+        theme=gr.themes.Soft(primary_hue="blue", font=SYSTEM_FONTS, font_mono=MONO_FONTS), css=CSS,
     )
 
 

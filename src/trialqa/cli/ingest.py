@@ -61,13 +61,13 @@ def command(paths: tuple[Path, ...], as_json: bool, strict: bool) -> None:
     Bad files are skipped with a warning on stderr; the summary goes to stderr too.
     """
     result = ingest(list(paths), on_warning=_warn)
+    if not result.trials and not result.skipped:
+        raise BadInput(f"no files found under {', '.join(map(str, paths))}")
     if as_json:
         for trial in result.trials:
             echo_json(trial.model_dump(mode="json"))
-    else:
+    elif result.trials:
         _show_table(result)
     click.echo(_summary(result), err=True)
-    if not result.trials and not result.skipped:
-        raise BadInput(f"no files found under {', '.join(map(str, paths))}")
     if strict and result.skipped:
         raise BadInput(f"{result.skipped:,} file(s) skipped and --strict is set; fix or remove them")

@@ -67,6 +67,10 @@ def ingest(paths: Iterable[Path], on_warning: Callable[[str], None] | None = Non
             result.skipped += 1
             warn(f"skipped {exc}")
             continue
+        except Exception as exc:  # a parser bug must not lose the rest of the batch
+            result.skipped += 1
+            warn(f"skipped {path}: parser error {type(exc).__name__}: {' '.join(str(exc).split())} (please report)")
+            continue
         for trial in records:
             key = trial.trial_id if trial.nct_id else f"{trial.trial_id}\0{trial.source.path}"
             if key not in index:

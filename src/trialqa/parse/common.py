@@ -10,7 +10,10 @@ import re
 
 _SPACES = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\ufeff]+")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>^~=])")
-_BULLET = re.compile(r"^(?P<indent>\s*)(?:[-*\u2022\u00b7\u25aa\u25cf\u2013o]|\d{1,2}[.)]|[a-zA-Z][.)]|\(\w{1,3}\)|[ivx]{1,4}[.)])(?=\s|$)\s*(?P<text>.*)$")
+_BULLET = re.compile(
+    r"^(?P<indent>\s*)(?:[-*\u2022\u00b7\u25aa\u25cf\u2013o]|\d{1,2}[.)]|[a-zA-Z][.)]|\(\w{1,3}\)|[ivx]{1,4}[.)])"
+    r"(?=\s|$)\s*(?P<text>.*)$"
+)
 _DIGIT_ITEM = re.compile(r"^(?P<indent>\s*)\d{1,2}[.)\u3001](?=\S)(?P<text>\D.*)$")
 _CRITERIA_COLON = re.compile(
     r"^\s*(?:[-*\u2022]\s*)?(?P<head>(?:[a-z]+\s+)?(?P<kind>inclusion|exclusion)"
@@ -50,10 +53,11 @@ def is_item(line: str) -> bool:
     return bool(_BULLET.match(line) or _DIGIT_ITEM.match(line))
 
 
-def reflow(text: str | None) -> str:
+def reflow(text: str | None, wrapped: bool = False) -> str:
     """Normalise a text block: unify line ends, unwrap hard-wrapped prose, keep list items.
 
-    Paragraphs stay separated by one blank line; a list item starts its own line.
+    Paragraphs stay separated by one blank line; a list item starts its own line. With
+    `wrapped` (registry XML, hard-wrapped at ~100 columns) every paragraph is one line.
     """
     if not text:
         return ""
@@ -66,7 +70,7 @@ def reflow(text: str | None) -> str:
                 paragraphs.append([])
             continue
         current = paragraphs[-1]
-        if current and not is_item(raw) and not criteria_heading(raw):
+        if current and (wrapped or not (is_item(raw) or criteria_heading(raw))):
             current[-1] = f"{current[-1]} {line}"
         else:
             current.append(line)
@@ -91,10 +95,12 @@ def split_inline_enumeration(line: str) -> list[str]:
     return [line[a:b].strip(" ;") for a, b in zip(starts, ends) if line[a:b].strip(" ;")]
 
 
-def format_items(text: str) -> str:
+def format_items(text: str, wrapped: bool = False) -> str:
     """Render criteria as one item per line with `- ` bullets, nesting shown by two spaces.
 
-    Hard-wrapped continuation lines join their item; plain paragraphs stay lines.
+    Continuation lines join their item; plain paragraphs stay lines. With `wrapped`
+    (registry XML) an item can only start after a blank line, so a wrapped line that
+    happens to begin "(AZT)" or "2." stays in its sentence.
     """
     rows: list[tuple[int | None, str]] = []  # (indent or None for plain text, text)
     blank_before = True
@@ -105,7 +111,10 @@ def format_items(text: str) -> str:
         pieces = split_inline_enumeration(raw)
         for piece in pieces:
             match = _BULLET.match(piece) or _DIGIT_ITEM.match(piece)
-            if len(pieces) > 1:
+            if wrapped and rows and not blank_before:
+                indent, prev = rows[-1]
+                rows[-1] = (indent, f"{prev} {clean_line(piece)}".strip())
+            elif len(pieces) > 1:
                 indent = len(raw) - len(raw.lstrip())
                 rows.append((indent, clean_line(re.sub(r"^\s*\d{1,2}\s*[.)\u3001]\s*", "", piece))))
             elif match:
@@ -133,14 +142,16 @@ def format_items(text: str) -> str:
     return "\n".join(out)
 
 
-def split_criteria(text: str) -> list[tuple[str, str, str]]:
+def split_criteria(text: str, wrapped: bool = False) -> list[tuple[str, str, str]]:
     """Split an eligibility criteria block into (sub-name, heading, items) parts.
 
     Sub-names are "Inclusion", "Exclusion", or "Criteria" for text outside those headings.
     """
     parts: list[tuple[str, str, list[str]]] = [("Criteria", "", [])]
+    blank_before = True
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        match = criteria_heading(raw)
+        match = criteria_heading(raw) if blank_before or not wrapped else None
+        blank_before = not raw.strip()
         if match:
             rest = match.group("rest").strip()
             parts.append((match.group("kind").title(), squash(match.group("head")), [rest] if rest else []))
@@ -148,7 +159,7 @@ def split_criteria(text: str) -> list[tuple[str, str, str]]:
             parts[-1][2].append(raw)
     result = []
     for name, heading, lines in parts:
-        body = format_items("\n".join(lines))
+        body = format_items("\n".join(lines), wrapped)
         if name == "Criteria" and body.strip().rstrip(":").lower() in {"", "criteria", "eligibility criteria"}:
             continue
         if body:
@@ -196,6 +207,11 @@ def is_status(value: str) -> bool:
 _PHASE_TOKEN = re.compile(r"\b(early\s*phase\s*1|phase\s*[1-4](?:\s*/\s*[1-4])?|n/?a|not\s+applicable)\b", re.I)
 
 
+_PHASE_LINE = re.compile(
+    r"\s*(?:(?:early\s*)?phase\s*[1-4](?:\s*/\s*(?:phase\s*)?[1-4])?\s*)+|\s*not applicable\s*|\s*n/a\s*", re.I
+)
+
+
 def norm_phase(value: str | list[str] | None) -> str | None:
     """Phase(s) in the legacy display form: "Phase 1/Phase 2", "Early Phase 1", "N/A"."""
     if not value:
@@ -223,7 +239,7 @@ def norm_phase(value: str | list[str] | None) -> str | None:
 
 def is_phase(value: str) -> bool:
     """True for a line that is only a phase ("Phase 2", "Early Phase 1", "Not Applicable")."""
-    return bool(re.fullmatch(r"\s*(?:(?:early\s*)?phase\s*[1-4](?:\s*/\s*(?:phase\s*)?[1-4])?\s*)+|\s*not applicable\s*|\s*n/a\s*", value, re.I))
+    return bool(_PHASE_LINE.fullmatch(value))
 
 
 def norm_study_type(value: str | None) -> str | None:
@@ -284,7 +300,9 @@ _AGE_RANGE = re.compile(
     r"(\d{1,3})\s*(years?|months?|weeks?|days?)?\s*(?:old\s*)?(?:to|-|\u2013|and)\s*(\d{1,3})\s*(years?|months?|weeks?|days?)?",
     re.I,
 )
-_AGE_MIN = re.compile(r"(\d{1,3})\s*(?:\+\s*)?(years?|months?|weeks?|days?)?\s*(?:\+|and (?:older|over|above)|or older|or over)", re.I)
+_AGE_MIN = re.compile(
+    r"(\d{1,3})\s*(?:\+\s*)?(years?|months?|weeks?|days?)?\s*(?:\+|and (?:older|over|above)|or older|or over)", re.I
+)
 _AGE_MAX = re.compile(r"(?:up to|under|less than|<=?|\u2264)\s*(\d{1,3})\s*(years?|months?|weeks?|days?)?", re.I)
 
 

@@ -95,7 +95,7 @@ def _enum(value: str) -> str | None:
     return humanize(value) if value else None
 
 
-def _v2_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat mapping
+def _v2_study(study: dict[str, Any]) -> Study:
     p = study.get("protocolSection") or {}
     s = Study(nct_id=_str(p, "identificationModule.nctId") or None)
     ident = p.get("identificationModule") or {}
@@ -129,7 +129,7 @@ def _v2_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat mappi
     s.sponsor = _str(sp, "leadSponsor.name") or None
     s.collaborators = [_str(c, "name") for c in _list(sp, "collaborators") if _str(c, "name")]
     party = [humanize(_str(sp, "responsibleParty.type"))] + [
-        _str(sp, f"responsibleParty.{k}") for k in ("investigatorFullName", "investigatorTitle", "investigatorAffiliation")
+        _str(sp, f"responsibleParty.investigator{k}") for k in ("FullName", "Title", "Affiliation")
     ]
     s.sponsor_lines.append(("Responsible party", ", ".join(x for x in party if x)))
     ipd = p.get("ipdSharingStatementModule") or {}
@@ -213,7 +213,7 @@ def _classic_person(obj: dict[str, Any], prefix: str) -> str:
     return ", ".join(_str(obj, prefix + k) for k in keys if _str(obj, prefix + k))
 
 
-def _classic_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat mapping
+def _classic_study(study: dict[str, Any]) -> Study:
     p = study.get("ProtocolSection") or {}
     ident = p.get("IdentificationModule") or {}
     s = Study(nct_id=_str(ident, "NCTId") or None)
@@ -254,7 +254,8 @@ def _classic_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat 
     s.conditions = [squash(c) for c in _list(p, "ConditionsModule.ConditionList.Condition")]
     s.keywords = [squash(k) for k in _list(p, "ConditionsModule.KeywordList.Keyword")]
     derived = study.get("DerivedSection") or {}
-    s.mesh_terms = [_str(m, "ConditionMeshTerm") for m in _list(derived, "ConditionBrowseModule.ConditionMeshList.ConditionMesh")]
+    s.mesh_terms = [_str(m, "ConditionMeshTerm")
+                    for m in _list(derived, "ConditionBrowseModule.ConditionMeshList.ConditionMesh")]
     s.mesh_terms += [_str(m, "InterventionMeshTerm")
                      for m in _list(derived, "InterventionBrowseModule.InterventionMeshList.InterventionMesh")]
     d = p.get("DesignModule") or {}
@@ -265,7 +266,8 @@ def _classic_study(study: dict[str, Any]) -> Study:  # noqa: PLR0915 - one flat 
         ("DesignAllocation", "Allocation"), ("DesignInterventionModel", "Intervention model"),
         ("DesignInterventionModelDescription", "Intervention model description"),
         ("DesignPrimaryPurpose", "Primary purpose"),
-        ("DesignMaskingInfo.DesignMasking", "Masking"), ("DesignMaskingInfo.DesignMaskingDescription", "Masking description"),
+        ("DesignMaskingInfo.DesignMasking", "Masking"),
+        ("DesignMaskingInfo.DesignMaskingDescription", "Masking description"),
     ):
         if _str(info, key):
             s.design.append((label, _str(info, key)))

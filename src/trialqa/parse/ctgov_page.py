@@ -14,8 +14,18 @@ from pathlib import Path
 
 from trialqa.parse.build import Draft, find_nct
 from trialqa.parse.common import (
-    format_items, norm_bool, norm_enrollment_type, norm_phase, norm_sex, norm_status, norm_study_type,
-    parse_age_range, parse_int, segment_by_phrases, split_typed, split_typed_names,
+    format_items,
+    norm_bool,
+    norm_enrollment_type,
+    norm_phase,
+    norm_sex,
+    norm_status,
+    norm_study_type,
+    parse_age_range,
+    parse_int,
+    segment_by_phrases,
+    split_typed,
+    split_typed_names,
 )
 from trialqa.parse.pages import page_lines, split_address
 from trialqa.types import Arm, Intervention, Location, Trial
@@ -104,19 +114,18 @@ class _Reader:
         self.cells: list[list[str]] = []
         self.conditions_cell = ""
         self.after_facility = False
-        self.seen_nav = False
 
     def block(self, name: str, heading: str = "") -> _Block:
         if not self.blocks or self.blocks[-1].name != name or heading:
             self.blocks.append(_Block(name, heading))
         return self.blocks[-1]
 
-    def feed(self, line: str) -> None:  # noqa: PLR0911, PLR0912 - a line classifier
+    def feed(self, line: str) -> None:
         if self.mode == "arms" and not _OUTCOME.match(line) and not self._is_kv(line):
             self._arms_line(line)
             return
         if self.mode == "arms":
-            self._finish_arms()
+            self.finish_arms()
         if not line:
             if self.mode == "criteria":
                 self.mode = "text"
@@ -124,12 +133,11 @@ class _Reader:
                 self.blocks[-1].lines.append("")
             return
         if _CHROME.match(line):
-            self.seen_nav = self.seen_nav or line.startswith("- ")
             return
         heading = _HEADINGS.get(line.rstrip(": ").lower())
         if heading:
             self.mode = "text"
-            self.block(heading, line.rstrip(": ")).lines.append("")
+            self.block(heading, line.rstrip(": "))
             return
         if _COND_TABLE.match(line):
             self.mode = "conditions"
@@ -144,7 +152,7 @@ class _Reader:
             self.mode = "text"
             return
         if self.pending and not self._is_kv(line):
-            self._value(self.pending, self.pending, line.strip(" |"))
+            self._value(self.pending, line.strip(" |"))
             self.pending = None
             return
         self.pending = None
@@ -183,17 +191,17 @@ class _Reader:
         if not value:
             self.pending = label
             return True
-        self._value(label, label, value)
+        self._value(label, value)
         return True
 
-    def _value(self, label: str, heading: str, value: str) -> None:
+    def _value(self, label: str, value: str) -> None:
         key = _label_key(label)
         name = _LABELS.get(key, "Identifiers")
         f = self.fields
         if key == "contact" and self.after_facility:
             self.block("Locations").lines.append(f"Contact: {value.replace(' | ', ', ')}")
             return
-        self.block(name).lines.append(f"{heading}: {value.replace(' | ', ', ')}")
+        self.block(name).lines.append(f"{label}: {value.replace(' | ', ', ')}")
         if key == "clinicaltrials.gov identifier":
             self.draft.nct_id = self.draft.nct_id or find_nct(value)
         elif key == "recruitment status":
@@ -248,7 +256,8 @@ class _Reader:
         elif line:
             self.cell.append(line)
 
-    def _finish_arms(self) -> None:
+    def finish_arms(self) -> None:
+        """Turn the collected arms-table cells into arms, interventions and sections."""
         if self.cell:
             self.cells.append(self.cell)
         self.mode = "text"
@@ -302,7 +311,7 @@ class _Reader:
             self.mode = "criteria"
             self.blocks.append(_Block(f"Eligibility: {match.group('kind').title()}", line.rstrip(":")))
             return True
-        if self.mode == "criteria":
+        if self.mode == "criteria" and not self._is_kv(line):
             self.blocks[-1].lines.append(line)
             return True
         return False
@@ -337,7 +346,7 @@ def parse_ctgov_page(text: str, path: Path) -> Trial:
     for line in lines:
         reader.feed(line)
     if reader.mode == "arms":
-        reader._finish_arms()
+        reader.finish_arms()
     draft.nct_id = draft.nct_id or find_nct(text)
     prose = "\n".join(
         "\n".join(b.lines) for b in reader.blocks

@@ -92,7 +92,7 @@ def _results(root: etree._Element) -> list[tuple[str, str]]:
 
 
 def _study(root: etree._Element) -> Study:
-    s = Study(nct_id=_text(root, "id_info/nct_id") or None)
+    s = Study(nct_id=_text(root, "id_info/nct_id") or None, wrapped=True)
     s.brief_title = _text(root, "brief_title")
     s.official_title = _text(root, "official_title")
     s.acronym = _text(root, "acronym")

@@ -12,8 +12,20 @@ from pathlib import Path
 
 from trialqa.parse.build import Draft, find_nct
 from trialqa.parse.common import (
-    ages_from_criteria, format_items, humanize, is_phase, is_status, norm_phase, norm_sex, norm_status,
-    norm_study_type, parse_int, split_glued, split_header_cells, split_typed, unescape_markdown,
+    ages_from_criteria,
+    format_items,
+    humanize,
+    is_phase,
+    is_status,
+    norm_phase,
+    norm_sex,
+    norm_status,
+    norm_study_type,
+    parse_int,
+    split_glued,
+    split_header_cells,
+    split_typed,
+    unescape_markdown,
 )
 from trialqa.parse.pages import KeyValues, Segment, is_flag, join_heading, page_lines, segment, split_address
 from trialqa.types import Arm, Intervention, Location, Trial

@@ -7,13 +7,20 @@ so the three formats give the same record for the same trial.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trialqa.parse.build import Draft
 from trialqa.parse.common import (
-    norm_enrollment_type, norm_phase, norm_sex, norm_status, norm_study_type, reflow,
-    split_criteria, squash,
+    norm_enrollment_type,
+    norm_phase,
+    norm_sex,
+    norm_status,
+    norm_study_type,
+    reflow,
+    split_criteria,
+    squash,
 )
 from trialqa.types import Arm, Intervention, Location, SourceFormat, Trial, TrialFields
 
@@ -79,7 +86,7 @@ class Study:
     acronym: str = ""
     ids: list[str] = field(default_factory=list)
     status: str | None = None
-    status_lines: list[tuple[str, str]] = field(default_factory=list)
+    status_lines: list[tuple[str, str | None]] = field(default_factory=list)
     dates: list[tuple[str, str]] = field(default_factory=list)
     start_date: str | None = None
     completion_date: str | None = None
@@ -108,26 +115,27 @@ class Study:
     sites: list[Site] = field(default_factory=list)
     contacts: list[str] = field(default_factory=list)
     results: list[tuple[str, str]] = field(default_factory=list)
+    wrapped: bool = False  # free text is hard-wrapped (legacy XML)
 
 
-def _kv(pairs: list[tuple[str, str | None]]) -> str:
+def _kv(pairs: Sequence[tuple[str, str | None]]) -> str:
     return "\n".join(f"{k}: {squash(v)}" for k, v in pairs if v and squash(v))
 
 
-def _arm_text(arm: RegArm) -> str:
+def _arm_text(arm: RegArm, wrapped: bool) -> str:
     head = ": ".join(p for p in (arm.type, arm.label) if p)
     lines = [head]
     if arm.description:
-        lines.append(reflow(arm.description))
+        lines.append(reflow(arm.description, wrapped))
     if arm.interventions:
         lines.append("Interventions: " + "; ".join(arm.interventions))
     return "\n".join(lines)
 
 
-def _intervention_text(item: RegIntervention) -> str:
+def _intervention_text(item: RegIntervention, wrapped: bool) -> str:
     lines = [": ".join(p for p in (item.type, item.name) if p)]
     if item.description:
-        lines.append(reflow(item.description))
+        lines.append(reflow(item.description, wrapped))
     if item.other_names:
         lines.append("Other names: " + "; ".join(item.other_names))
     if item.arm_labels:
@@ -138,30 +146,31 @@ def _intervention_text(item: RegIntervention) -> str:
 def _add_sections(draft: Draft, s: Study) -> None:
     title_lines = [("Brief title", s.brief_title), ("Official title", s.official_title), ("Acronym", s.acronym)]
     draft.add("Title", _kv(title_lines), "Title")
-    draft.add("Summary", reflow(s.summary), "Brief Summary")
-    draft.add("Description", reflow(s.description), "Detailed Description")
+    draft.add("Summary", reflow(s.summary, s.wrapped), "Brief Summary")
+    draft.add("Description", reflow(s.description, s.wrapped), "Detailed Description")
     draft.add("Conditions", "\n".join(s.conditions), "Conditions")
     for item in s.interventions:
-        draft.add("Interventions", _intervention_text(item), "Intervention")
+        draft.add("Interventions", _intervention_text(item, s.wrapped), "Intervention")
     for arm in s.arms:
-        draft.add("Arms", _arm_text(arm), "Arm Group")
+        draft.add("Arms", _arm_text(arm, s.wrapped), "Arm Group")
     ages = " to ".join(a for a in (s.min_age, s.max_age) if a)
     if s.min_age and not s.max_age:
         ages = f"{s.min_age} and older"
     elif s.max_age and not s.min_age:
         ages = f"up to {s.max_age}"
     volunteers = {True: "Accepts Healthy Volunteers", False: "No"}.get(s.healthy_volunteers)  # type: ignore[arg-type]
-    basics = [("Sex", norm_sex(s.sex) or s.sex), ("Ages", ages), ("Healthy volunteers", volunteers), *s.eligibility_lines]
+    basics = [("Sex", norm_sex(s.sex) or s.sex), ("Ages", ages), ("Healthy volunteers", volunteers),
+              *s.eligibility_lines]
     draft.add("Eligibility", _kv(basics), "Eligibility")
-    for sub, heading, items in split_criteria(s.criteria):
+    for sub, heading, items in split_criteria(s.criteria, s.wrapped):
         draft.add(f"Eligibility: {sub}", items, heading or "Eligibility Criteria")
     design = [("Study type", s.study_type), ("Phase", norm_phase(s.phase) or s.phase), *s.design]
     draft.add("Design", _kv(design), "Study Design")
     if s.enrollment is not None:
         kind = f" ({norm_enrollment_type(s.enrollment_type)})" if s.enrollment_type else ""
         draft.add("Enrollment", f"Enrollment: {s.enrollment} participants{kind}", "Enrollment")
-    for kind, items in s.outcomes.items():
-        draft.add(f"Outcomes: {kind}", "\n".join(o.render() for o in items), f"{kind} Outcome Measures")
+    for kind, outcomes in s.outcomes.items():
+        draft.add(f"Outcomes: {kind}", "\n".join(o.render() for o in outcomes), f"{kind} Outcome Measures")
     sponsor = [("Lead sponsor", s.sponsor), ("Collaborators", "; ".join(s.collaborators)), *s.sponsor_lines]
     draft.add("Sponsor", _kv(sponsor), "Sponsor")
     draft.add("Locations", "\n".join(site.render() for site in s.sites), "Locations")
@@ -169,7 +178,8 @@ def _add_sections(draft: Draft, s: Study) -> None:
     draft.add("Status", _kv([("Overall status", norm_status(s.status)), *s.status_lines]), "Status")
     draft.add("Identifiers", _kv([("NCT number", s.nct_id)]) + "\n" + "\n".join(s.ids), "Identifiers")
     draft.add("Dates", _kv(s.dates), "Dates")
-    draft.add("Keywords", _kv([("Keywords", "; ".join(s.keywords)), ("MeSH terms", "; ".join(s.mesh_terms))]), "Keywords")
+    keywords = [("Keywords", "; ".join(s.keywords)), ("MeSH terms", "; ".join(s.mesh_terms))]
+    draft.add("Keywords", _kv(keywords), "Keywords")
     for sub, text in s.results:
         draft.add(f"Results: {sub}" if sub else "Results", text, f"Results: {sub}" if sub else "Results")
 
@@ -186,11 +196,12 @@ def study_to_trial(study: Study, path: Path, fmt: SourceFormat) -> Trial:
         study_type=norm_study_type(study.study_type),
         conditions=[squash(c) for c in study.conditions if squash(c)],
         interventions=[
-            Intervention(type=i.type, name=i.name, description=reflow(i.description) or None)
+            Intervention(type=i.type, name=i.name, description=reflow(i.description, study.wrapped) or None)
             for i in study.interventions
         ],
         arms=[
-            Arm(label=a.label, type=a.type, description=reflow(a.description) or None, interventions=a.interventions)
+            Arm(label=a.label, type=a.type, description=reflow(a.description, study.wrapped) or None,
+                interventions=a.interventions)
             for a in study.arms
         ],
         enrollment=study.enrollment,

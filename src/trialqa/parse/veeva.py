@@ -12,8 +12,19 @@ from pathlib import Path
 
 from trialqa.parse.build import Draft, find_nct
 from trialqa.parse.common import (
-    format_items, is_phase, is_status, norm_bool, norm_enrollment_type, norm_phase, norm_sex,
-    norm_status, norm_study_type, parse_age_range, parse_int, split_criteria, split_typed,
+    format_items,
+    is_phase,
+    is_status,
+    norm_bool,
+    norm_enrollment_type,
+    norm_phase,
+    norm_sex,
+    norm_status,
+    norm_study_type,
+    parse_age_range,
+    parse_int,
+    split_criteria,
+    split_typed,
 )
 from trialqa.parse.pages import KeyValues, Segment, join_heading, page_lines, segment
 from trialqa.types import Arm, Intervention, Trial
@@ -50,6 +61,7 @@ _GROUP_HEADINGS = {"Details and patient eligibility", "Trial design"}
 _DESIGN_FIELDS = {"Primary purpose": "primary_purpose", "Allocation": "allocation",
                   "Interventional model": "intervention_model", "Masking": "masking"}
 _NOT_STATED = "not stated on the page"
+_GROUP_COUNT = re.compile(r"(?im)^\s*(\d[\d,]*) participants in \d+ patient groups?\b")
 _CHROME = {"ClinicalTrials.Veeva", "Menu", "Loading...", "Loading…", "Show more", "Show less"}
 _FOOTER = re.compile(r"^(Data sourced from clinicaltrials\.gov|© ?Copyright .*Veeva.*)$", re.I)
 _ARMS_INTRO = re.compile(r"^\d[\d,]* participants? in \d+ patient groups?\b", re.I)
@@ -174,4 +186,8 @@ def parse_veeva(text: str, path: Path) -> Trial:
         else:
             draft.add(name, seg.text, heading)
     kv.flush()
+    if draft.fields.enrollment is None:  # the value is lost, but the arms line still states it
+        m = _GROUP_COUNT.search(text)
+        if m:
+            draft.fields.enrollment = parse_int(m.group(1))
     return draft.finish()

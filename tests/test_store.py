@@ -1,0 +1,168 @@
+"""The on-disk index: round trip, verification errors, atomic rebuilds, embedding reuse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_retrieve import make_trial, tiny_corpus
+
+import trialqa.store as store
+from trialqa import __version__
+from trialqa.embed import HashingEmbedder
+from trialqa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from trialqa.retrieve import Retriever
+from trialqa.settings import Settings
+from trialqa.store import build_index, ensure_index, load_index
+
+EMBEDDER = HashingEmbedder()
+
+
+class CountingEmbedder(HashingEmbedder):
+    """Counts the texts it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded = 0
+
+    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        self.embedded += len(texts)
+        return super().embed(texts)
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    out = tmp_path / "indexes" / "tiny"
+    build_index(tiny_corpus(), out, EMBEDDER, Settings(), progress=False)
+    return out
+
+
+def assert_one_line(exc: pytest.ExceptionInfo, *needles: str) -> None:
+    message = str(exc.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_round_trip(built: Path) -> None:
+    index = load_index(built, EMBEDDER, Settings())
+    assert list(index.trials) == [t.trial_id for t in tiny_corpus()]
+    assert index.trials["NCT00000002"] == tiny_corpus()[1]
+    assert [c.id for c in index.chunks][:2] == ["NCT00000001#0", "NCT00000001#1"]
+    m = index.manifest
+    assert (m.embedder_id, m.embedder_dim, m.normalisation, m.trialqa_version) == (EMBEDDER.id, 256, "l2", __version__)
+    assert m.counts["trials"] == 4 and m.counts["chunks"] == len(index.chunks)
+    assert m.chunker["max_tokens"] == 248 and len(m.corpus_hash) == 64
+    assert {"trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25/params.index.json"} <= set(m.files)
+    assert all(len(info["sha256"]) == 64 for info in m.files.values())
+    assert list(index.chunk_rows("NCT00000002")) == [i for i, c in enumerate(index.chunks) if c.trial_id == "NCT00000002"]
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound) as exc:
+        load_index(tmp_path / "nope", EMBEDDER)
+    assert_one_line(exc, "nope", "trialqa index")
+
+
+def test_other_embedder_is_a_mismatch(built: Path) -> None:
+    with pytest.raises(IndexMismatch) as exc:
+        load_index(built, HashingEmbedder(dim=128), Settings())
+    assert_one_line(exc, "hashing-256", "hashing-128", f"trialqa index SOURCE... --out {built}")
+
+
+def test_other_chunk_settings_are_a_mismatch(built: Path) -> None:
+    with pytest.raises(IndexMismatch) as exc:
+        load_index(built, EMBEDDER, Settings(chunk={"max_tokens": 128}))
+    assert_one_line(exc, "chunker", "trialqa index")
+
+
+def test_other_faiss_kind_is_a_mismatch(built: Path) -> None:
+    with pytest.raises(IndexMismatch) as exc:
+        load_index(built, EMBEDDER, Settings(retrieval={"faiss_index": "hnsw"}))
+    assert_one_line(exc, "flat", "hnsw", "TRIALQA_RETRIEVAL__FAISS_INDEX")
+
+
+@pytest.mark.parametrize(("field", "value"), [("trialqa_version", "0.0.1"), ("format_version", 0)])
+def test_older_version_is_a_mismatch(built: Path, field: str, value: object) -> None:
+    manifest = json.loads((built / "manifest.json").read_text())
+    manifest[field] = value
+    (built / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatch) as exc:
+        load_index(built, EMBEDDER, Settings())
+    assert_one_line(exc, "was built by trialqa", "trialqa index")
+
+
+def test_garbled_manifest_is_corrupt(built: Path) -> None:
+    (built / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorrupt) as exc:
+        load_index(built, EMBEDDER, Settings())
+    assert_one_line(exc, "manifest.json", "trialqa index")
+
+
+@pytest.mark.parametrize("rel", ["chunks.jsonl", "embeddings.npy", "dense.faiss", "bm25/data.csc.index.npy"])
+def test_truncated_file_is_corrupt(built: Path, rel: str) -> None:
+    path = built / rel
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IndexCorrupt) as exc:
+        load_index(built, EMBEDDER, Settings())
+    assert_one_line(exc, rel.split("/")[-1], "truncated", "trialqa index")
+
+
+def test_deleted_file_is_corrupt(built: Path) -> None:
+    (built / "trials.jsonl").unlink()
+    with pytest.raises(IndexCorrupt) as exc:
+        load_index(built, EMBEDDER, Settings())
+    assert_one_line(exc, "trials.jsonl", "missing", "trialqa index")
+
+
+def test_altered_file_same_size_is_corrupt(built: Path) -> None:
+    path = built / "chunks.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Mercy", b"Merci", 1))
+    with pytest.raises(IndexCorrupt) as exc:
+        load_index(built, EMBEDDER, Settings())
+    assert_one_line(exc, "chunks.jsonl", "sha256")
+
+
+def test_interrupted_build_keeps_old_index(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_write_sparse", boom)
+    changed = tiny_corpus()[:2]
+    with pytest.raises(KeyboardInterrupt):
+        build_index(changed, built, EMBEDDER, Settings(), progress=False)
+    index = load_index(built, EMBEDDER, Settings())
+    assert len(index.trials) == 4
+    assert sorted(p.name for p in built.parent.iterdir()) == ["tiny"]  # no temp dirs left behind
+
+
+def test_reindex_reuses_embeddings(built: Path) -> None:
+    counting = CountingEmbedder()
+    manifest = build_index(tiny_corpus(), built, counting, Settings(), progress=False)
+    assert counting.embedded == 0 and manifest.counts["reused"] == manifest.counts["chunks"]
+    trials = tiny_corpus() + [make_trial("NCT00000005", "A New Trial", {"Summary": "Brand new."})]
+    manifest = build_index(trials, built, counting, Settings(), progress=False)
+    assert counting.embedded == manifest.counts["embedded"] == 2  # its Title and Summary chunks
+    fresh = load_index(built, EMBEDDER, Settings())
+    np.testing.assert_allclose(fresh.embeddings, EMBEDDER.embed([c.embed_text for c in fresh.chunks]), atol=1e-6)
+
+
+def test_large_corpus_embeds_only_dense_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "DENSE_ALL_UP_TO", 3)
+    out = tmp_path / "big"
+    manifest = build_index(tiny_corpus(), out, EMBEDDER, Settings(), progress=False)
+    index = load_index(out, EMBEDDER, Settings())
+    dense = {index.chunks[r].section.split(":")[0] for r in index.dense_rows}
+    assert "Locations" not in dense and {"Title", "Summary"} <= dense
+    assert manifest.counts["vectors"] < manifest.counts["chunks"]
+    hits = Retriever(index, EMBEDDER, Settings()).search("asthma trial locations", 2)
+    assert (hits[0].chunk.trial_id, hits[0].chunk.section) == ("NCT00000001", "Locations")
+
+
+def test_ensure_index_builds_from_seeds(seeds_dir: Path, tmp_path: Path) -> None:
+    index = ensure_index(tmp_path / "seeds-index", seeds_dir, EMBEDDER)
+    assert len(index.trials) == 5 and "NCT04232592" in index.trials
+    assert ensure_index(tmp_path / "seeds-index", tmp_path / "unused", EMBEDDER).manifest == index.manifest
