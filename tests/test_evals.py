@@ -64,7 +64,8 @@ def case(**kw: object) -> Case:
 
 def trial(trial_id: str) -> Trial:
     nct = trial_id if trial_id.startswith("NCT") else None
-    return Trial(trial_id=trial_id, nct_id=nct, doc_id=trial_id, source=Source(path=f"{trial_id}.txt", format="veeva-page"),
+    return Trial(trial_id=trial_id, nct_id=nct, doc_id=trial_id,
+                 source=Source(path=f"{trial_id}.txt", format="veeva-page"),
                  sections=[Section(name=name, text="...") for name in SECTIONS[trial_id]])
 
 

@@ -18,7 +18,7 @@ from trialqa.citations import SourceBook, citation, label
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, not_stated, rank_sentences, sentences, split_sentences, support
 from trialqa.fields_qa import STATED_BY, Claim, answer_field, extreme_enrollment, field_intent, list_filter
-from trialqa.query import Query, analyse, has_term, words
+from trialqa.query import NEGATION_RE, Query, analyse, has_term, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
@@ -30,6 +30,8 @@ ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
+IDENTIFYING = {"Title", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
+RESTRICTING = ("Eligibility: Exclusion", "Eligibility: Inclusion")
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
@@ -112,6 +114,7 @@ class Assistant:
         question, notes = clean_question(question)
         q = analyse(question)
         scope, reason = self._scope(q, history)
+        explicit_scope = bool(scope)
         if reason:
             yield from self._finish(self._abstain(reason), t0, t0, notes, None)
             return
@@ -125,7 +128,7 @@ class Assistant:
         if not q.is_list:
             target = self._single_target(q, scope, hits)
             intent = field_intent(question)
-            if target and intent:
+            if target and intent and self._identifies(self.index.trials[target], q):
                 trial = self.index.trials[target]
                 claims = answer_field(trial, intent)
                 if claims:
@@ -143,9 +146,9 @@ class Assistant:
             if answer is not None:
                 yield from self._finish(answer, t0, t_ret, notes, t_ret)
                 return
-        missing = self._missing_terms(q, scope)
-        if missing and 2 * len(missing) >= len(q.content_terms):
-            why = f"no indexed trial{' in scope' if scope else ''} mentions {', '.join(repr(m) for m in missing[:3])}."
+        missing = [] if explicit_scope else self._missing_terms(q)
+        if missing and 2 * len(missing) > len(q.content_terms):
+            why = f"no indexed trial mentions {', '.join(repr(m) for m in missing[:3])}."
             yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
             return
         yield from self._generate(q, question, scope, hits, t0, t_ret, notes)
@@ -189,6 +192,26 @@ class Assistant:
         if covered[best] >= max(1, round(0.6 * len(q.groups))) and all(c < covered[best] for c in others):
             return ranked[best]
         return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
+
+    def _closest(self, trial: Trial, q: Query, sections: list[str]) -> Sentence | None:
+        """The sentence of these sections closest in meaning to the negated clause of the
+        question, among those sharing a term with it (what the trial does instead)."""
+        cands = [s for s in sentences(trial) if s.section.split(":")[0] in sections]
+        sharing = [s for s in cands if any(has_term(s.lower, s.words, t) for t in q.negated_terms)]
+        cands = sharing or cands
+        if not cands:
+            return None
+        m = NEGATION_RE.search(q.text)
+        clause = q.text[m.end():] if m else " ".join(q.negated_terms)
+        vecs = self.embedder.embed([clause] + [s.text for s in cands])
+        return cands[int((vecs[1:] @ vecs[0]).argmax())]
+
+    def _identifies(self, trial: Trial, q: Query) -> bool:
+        """True when every content term only names the trial (title, condition, place ...),
+        so a field answer covers the whole question."""
+        text = " ".join([trial.title, *(s.text for s in trial.sections if s.name.split(":")[0] in IDENTIFYING)])
+        lower, ws = text.lower(), set(words(text))
+        return all(any(has_term(lower, ws, t) for t in g) for g in q.groups)
 
     # -- "which trials" --------------------------------------------------------------
 
@@ -235,22 +258,24 @@ class Assistant:
             return self._compose([Claim(f"Of the {len(known)} trials that state an enrollment, the {word} is {trials[pick].nct_id or pick}:"), *claims], [pick])
         if not q.content_terms:
             return None
-        hints = q.section_hints or None
+        hints = [h for h in q.section_hints if h in RESTRICTING] or None
         if q.negated and q.negated_terms:
             pred = [g for g in (q.groups or [[t] for t in q.content_terms]) if set(g) & set(q.negated_terms)]
             topic = [g for g in (q.groups or [[t] for t in q.content_terms]) if g not in pred]
             pool = [t for t in cands if _mentions_all(trials[t], q, topic)]
             chosen = [s for s in (support(trials[t], q, hints, groups=pred) for t in pool) if not s.full]
-            pred_q = analyse(" ".join(q.negated_terms))
             claims = []
             for s in chosen:
                 t = trials[s.trial_id]
-                about = rank_sentences(t, pred_q, 1, sections=["Interventions", "Arms", "Title"])
-                claims.append(Claim(f"{t.nct_id or t.doc_id} does not state {' '.join(q.negated_terms)}; it says:", about[:1]))
+                about = self._closest(t, q, ["Interventions", "Arms", "Description"])
+                quote = f" \u201c{_clip(about.text)}\u201d" if about else ""
+                claims.append(Claim(f"{_name(t)} does not state {' '.join(q.negated_terms)}; it says:{quote}",
+                                    [about] if about else []))
         else:
             supports = [support(trials[t], q, hints) for t in cands]
             chosen = [s for s in supports if s.full]
-            claims = [Claim(f"{trials[s.trial_id].nct_id or s.trial_id}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best) for s in chosen]
+            claims = [Claim(f"{_name(trials[s.trial_id])}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best)
+                      for s in chosen]
         if not chosen:
             terms = [repr(t) for t in q.content_terms]
             return self._abstain(f"no indexed trial mentions {terms[0]}." if len(terms) == 1
@@ -269,15 +294,11 @@ class Assistant:
             self._vocab = vocab
         return self._vocab
 
-    def _missing_terms(self, q: Query, scope: list[str] | None) -> list[str]:
-        """Content terms of the question that no trial in scope contains at all."""
-        if scope:
-            text = "\n".join(s.text for tid in scope for s in sentences(self.index.trials[tid]))
-            lower, ws = text.lower(), set(words(text))
-            return [t for t in q.content_terms if not has_term(lower, ws, t)]
-        vocab = self._vocabulary()
+    def _missing_terms(self, q: Query) -> list[str]:
+        """Content terms of the question that no indexed trial contains at all."""
         from trialqa.query import term_variants
 
+        vocab = self._vocabulary()
         return [t for t in q.content_terms
                 if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]
 
@@ -420,6 +441,12 @@ def _last_user(history: list[Turn]) -> str | None:
 
 def _last_trials(history: list[Turn]) -> list[str]:
     return next((t.trials for t in reversed(history) if t.role == "assistant" and t.trials), [])
+
+
+def _name(trial: Trial) -> str:
+    """'NCT… (short title)' for list answers."""
+    title = f" ({_clip(trial.title, 90)})" if trial.title else ""
+    return f"{trial.nct_id or trial.doc_id}{title}"
 
 
 def _norm(text: str) -> str:

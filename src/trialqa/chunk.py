@@ -3,13 +3,16 @@
 Every chunk quotes its section verbatim: a section that fits is one chunk; a longer
 one is cut between criterion items ("- ", "• ", "1.", "a)" ...), then between
 sentences, and only a sentence longer than the window is cut between words.
-Lengths are counted with the embedder's own tokenizer, on `Chunk.embed_text`.
+Lengths are counted with the embedder's own tokenizer, on `Chunk.embed_text`,
+in batches (one tokenizer call per stage for the whole corpus).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from trialqa.embed import Embedder
 from trialqa.types import Chunk, Trial
@@ -21,99 +24,160 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Z0-9•-])")
 _WORD = re.compile(r"\S+")
 
 Span = tuple[int, int]
+Counter = Callable[[list[str]], list[int]]
+Starts = Callable[[list[str]], list[list[int]]]
+
+
+@dataclass
+class _Section:
+    proto: Chunk  # trial ids, shortened title and section name; id/ordinal/text filled later
+    text: str
+    budget: int  # word pieces left for the text once the header and special tokens are counted
+    pieces: list[str] = field(default_factory=list)
 
 
 def chunk_trials(trials: list[Trial], embedder: Embedder, max_tokens: int) -> list[Chunk]:
     """Section chunks of every trial, each with `count_tokens(embed_text) <= max_tokens`."""
-    chunker = _Chunker(embedder, max_tokens)
-    return [chunk for trial in trials for chunk in chunker.trial_chunks(trial)]
+    count, specials = _counter(embedder)
+    if max_tokens - specials < 16:
+        raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
+    sections = _sections(trials, count, max_tokens - specials)
+    _split_all(sections, count, _starts(embedder, count))
+    chunks: list[Chunk] = []
+    ordinal: dict[str, int] = {}
+    for section in sections:
+        for piece in section.pieces:
+            n = ordinal.get(section.proto.trial_id, 0)
+            ordinal[section.proto.trial_id] = n + 1
+            chunks.append(section.proto.model_copy(
+                update={"id": f"{section.proto.trial_id}#{n}", "ordinal": n, "text": piece}
+            ))
+    return chunks
 
 
-class _Chunker:
-    def __init__(self, embedder: Embedder, max_tokens: int) -> None:
-        self.embedder = embedder
-        self.max_tokens = max_tokens
-        self.specials = embedder.count_tokens("")
-        if max_tokens - self.specials < 16:
-            raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
+def _counter(embedder: Embedder) -> tuple[Counter, int]:
+    """(word pieces of each text without special tokens, special tokens per text), batched if possible."""
+    batch = getattr(embedder, "count_tokens_batch", None)
+    raw: Counter = batch if batch is not None else (lambda texts: [embedder.count_tokens(t) for t in texts])
+    specials = raw([""])[0]
+    return (lambda texts: [n - specials for n in raw(texts)] if texts else []), specials
 
-    def count(self, text: str) -> int:
-        """Word pieces of `text` without the special tokens."""
-        return self.embedder.count_tokens(text) - self.specials
 
-    def trial_chunks(self, trial: Trial) -> Iterator[Chunk]:
-        title = self._fit_title(trial)
-        sections = [(s.name, s.text) for s in trial.sections if s.text.strip()]
-        if trial.title.strip() and not any(name == "Title" for name, _ in sections):
-            sections.insert(0, ("Title", trial.title))
-        ordinal = 0
-        seen: set[tuple[str, str]] = set()
-        for name, text in sections:
-            if (name, text) in seen:
-                continue
-            seen.add((name, text))
-            proto = Chunk(
-                id="", trial_id=trial.trial_id, nct_id=trial.nct_id, doc_id=trial.doc_id,
-                title=title, section=name, ordinal=0, text="",
-            )
-            for piece in self.split(text, self.max_tokens - self.embedder.count_tokens(proto.header + "\n")):
-                yield proto.model_copy(
-                    update={"id": f"{trial.trial_id}#{ordinal}", "ordinal": ordinal, "text": piece}
-                )
-                ordinal += 1
+def _starts(embedder: Embedder, count: Counter) -> Starts:
+    """Token start offsets of each text: from the embedder if it offers them, else one
+    offset per word piece at the start of its word."""
+    native = getattr(embedder, "token_starts_batch", None)
+    if native is not None:
+        return native
 
-    def _fit_title(self, trial: Trial) -> str:
-        """The title as it goes into headers, shortened only if it would fill half the window."""
-        words = trial.title.split()
-        ident = trial.nct_id or trial.doc_id
-        keep = len(words)
-        while keep and self.count(f"{ident} | {' '.join(words[:keep])} | Eligibility: Exclusion") > self.max_tokens // 2:
+    def by_word(texts: list[str]) -> list[list[int]]:
+        out = []
+        for text in texts:
+            spans = _word_spans(text, 0, len(text))
+            sizes = count([text[a:b] for a, b in spans])
+            out.append([a for (a, _), n in zip(spans, sizes, strict=True) for _ in range(n)])
+        return out
+
+    return by_word
+
+
+def _sections(trials: list[Trial], count: Counter, room: int) -> list[_Section]:
+    """One _Section per non-empty, non-repeated section (a Title first when the trial has none).
+
+    `room` is the window less the special tokens: header + text must fit in it.
+    """
+    titles = _fit_titles(trials, count, room // 2)
+    out: list[_Section] = []
+    for trial, title in zip(trials, titles, strict=True):
+        pairs = [(s.name, s.text.strip()) for s in trial.sections if s.text.strip()]
+        if trial.title.strip() and not any(name == "Title" for name, _ in pairs):
+            pairs.insert(0, ("Title", trial.title.strip()))
+        for name, text in dict.fromkeys(pairs):
+            proto = Chunk(id="", trial_id=trial.trial_id, nct_id=trial.nct_id, doc_id=trial.doc_id,
+                          title=title, section=name, ordinal=0, text="")
+            out.append(_Section(proto, text, 0))
+    headers = count([s.proto.header + "\n" for s in out])
+    for section, n in zip(out, headers, strict=True):
+        section.budget = room - n
+    return out
+
+
+def _fit_titles(trials: list[Trial], count: Counter, limit: int) -> list[str]:
+    """Titles as they go into headers, shortened only where a header would exceed `limit`."""
+    def header(trial: Trial, words: list[str]) -> str:
+        return f"{trial.nct_id or trial.doc_id} | {' '.join(words)} | Eligibility: Exclusion"
+
+    out = [" ".join(t.title.split()) for t in trials]
+    sizes = count([header(t, t.title.split()) for t in trials])
+    for i, (trial, n) in enumerate(zip(trials, sizes, strict=True)):
+        words, keep = trial.title.split(), len(trial.title.split())
+        while keep and n > limit:
             keep = keep * 3 // 4
-        return " ".join(words) if keep == len(words) else " ".join(words[:keep]) + " ..."
+            n = count([header(trial, words[:keep])])[0]
+        if keep < len(words):
+            out[i] = " ".join(words[:keep]) + " ..."
+    return out
 
-    def split(self, text: str, budget: int) -> list[str]:
-        """Verbatim pieces of `text`, each of at most `budget` word pieces."""
-        text = text.strip()
-        if self.count(text) <= budget:
-            return [text]
-        units = [u for span in _items(text) for u in self._fit_unit(text, span, budget)]
-        pieces = []
-        for group in self._pack(units, budget):
-            piece = text[group[0][0] : group[-1][1]].strip()
-            # Word-piece counts add up across whitespace; if a tokenizer disagrees, cut by words.
-            pieces.extend([piece] if self.count(piece) <= budget else _word_split(piece, budget, self.count))
-        return [p for p in pieces if p]
 
-    def _fit_unit(self, text: str, span: Span, budget: int) -> Iterator[tuple[int, int, int]]:
-        """(start, end, tokens) units of at most `budget`: the item, else its sentences, else words."""
-        start, end = span
-        n = self.count(text[start:end])
-        if n <= budget:
-            yield start, end, n
-            return
-        for s_start, s_end in _sentences(text, start, end):
-            n = self.count(text[s_start:s_end])
-            if n <= budget:
-                yield s_start, s_end, n
+def _split_all(sections: list[_Section], count: Counter, starts: Starts) -> None:
+    """Fill each section's pieces.
+
+    The texts are tokenized once (token start offsets); a unit's length is the number of
+    tokens starting inside it, which is exact wherever the tokenizer splits at whitespace.
+    Packed pieces are then re-counted for real, so the window holds for any tokenizer.
+    """
+    long = []
+    for section, offsets in zip(sections, starts([s.text for s in sections]), strict=True):
+        if len(offsets) <= section.budget:
+            section.pieces = [section.text]
+        else:
+            long.append((section, _Tokens(offsets)))
+    candidates = []
+    for section, tokens in long:
+        units = []
+        for a, b in _items(section.text):
+            if tokens.count(a, b) <= section.budget:
+                units.append((a, b, tokens.count(a, b)))
                 continue
-            for w_start, w_end in _word_spans(text, s_start, s_end, budget, self.count):
-                yield w_start, w_end, self.count(text[w_start:w_end])
+            for c, d in _sentences(section.text, a, b):
+                if tokens.count(c, d) <= section.budget:
+                    units.append((c, d, tokens.count(c, d)))
+                else:
+                    units.extend(_word_units(section.text, c, d, section.budget, tokens.count))
+        for group in _pack(units, section.budget):
+            candidates.append((section, section.text[group[0][0] : group[-1][1]].strip()))
+    for (section, piece), n in zip(candidates, count([p for _, p in candidates]), strict=True):
+        if n <= section.budget:
+            section.pieces.append(piece)
+        else:  # the tokenizer did not add up across whitespace: cut this piece by counted words
+            piece_tokens = _Tokens([a for a, b in _word_spans(piece, 0, len(piece)) for _ in range(count([piece[a:b]])[0])])
+            section.pieces.extend(piece[a:b] for a, b, _ in _word_units(piece, 0, len(piece), section.budget, piece_tokens.count))
 
-    @staticmethod
-    def _pack(units: list[tuple[int, int, int]], budget: int) -> list[list[Span]]:
-        """Greedy packing of consecutive units into groups whose summed length fits."""
-        groups: list[list[Span]] = []
-        current: list[Span] = []
-        used = 0
-        for start, end, n in units:
-            if current and used + n > budget:
-                groups.append(current)
-                current, used = [], 0
-            current.append((start, end))
-            used += n
-        if current:
+
+class _Tokens:
+    """Sorted token start offsets of one text; counts the tokens starting inside a span."""
+
+    def __init__(self, starts: list[int]) -> None:
+        self.starts = starts
+
+    def count(self, a: int, b: int) -> int:
+        return bisect.bisect_left(self.starts, b) - bisect.bisect_left(self.starts, a)
+
+
+def _pack(units: list[tuple[int, int, int]], budget: int) -> list[list[Span]]:
+    """Greedy packing of consecutive units into groups whose summed length fits."""
+    groups: list[list[Span]] = []
+    current: list[Span] = []
+    used = 0
+    for start, end, n in units:
+        if current and used + n > budget:
             groups.append(current)
-        return groups
+            current, used = [], 0
+        current.append((start, end))
+        used += n
+    if current:
+        groups.append(current)
+    return groups
 
 
 def _items(text: str) -> list[Span]:
@@ -122,7 +186,8 @@ def _items(text: str) -> list[Span]:
     bulleted = any(_ITEM.match(text[s:e]) for s, e in lines)
     spans: list[Span] = []
     for start, end in lines:
-        if spans and bulleted and not _ITEM.match(text[start:end]) and not _is_heading(text[start:end]):
+        line = text[start:end]
+        if spans and bulleted and not _ITEM.match(line) and not _is_heading(line):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -143,41 +208,32 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _word_spans(text: str, start: int, end: int, budget: int, count) -> list[Span]:
-    """Cut a span between words, each piece at most `budget` word pieces."""
-    spans: list[Span] = []
-    piece_start, used, last_end = None, 0, start
-    for m in _WORD.finditer(text, start, end):
-        n = count(m.group())
-        if n > budget:  # a single "word" longer than the window (a URL, a table row): cut by chars
-            if piece_start is not None:
-                spans.append((piece_start, last_end))
-                piece_start, used = None, 0
-            spans.extend(_char_spans(text, m.start(), m.end(), budget, count))
-            last_end = m.end()
+def _word_spans(text: str, start: int, end: int) -> list[Span]:
+    return [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+
+
+def _word_units(text: str, start: int, end: int, budget: int, size: Callable[[int, int], int]) -> list[tuple[int, int, int]]:
+    """Cut a span between words into (start, end, tokens) pieces of at most `budget` tokens.
+
+    A single "word" longer than the window (a URL, a table row) is cut between its tokens.
+    """
+    out: list[tuple[int, int, int]] = []
+    piece: list[int] = []  # [start, end, tokens] of the piece being filled
+    for a, b in _word_spans(text, start, end):
+        n = size(a, b)
+        if piece and piece[2] + n <= budget:
+            piece[1], piece[2] = b, piece[2] + n
             continue
-        if piece_start is not None and used + n > budget:
-            spans.append((piece_start, last_end))
-            piece_start, used = None, 0
-        if piece_start is None:
-            piece_start = m.start()
-        used += n
-        last_end = m.end()
-    if piece_start is not None:
-        spans.append((piece_start, last_end))
-    return spans
-
-
-def _char_spans(text: str, start: int, end: int, budget: int, count) -> list[Span]:
-    spans, pos = [], start
-    while pos < end:
-        stop = min(end, pos + budget)
-        while stop > pos + 1 and count(text[pos:stop]) > budget:
-            stop = pos + (stop - pos) * 3 // 4
-        spans.append((pos, stop))
-        pos = stop
-    return spans
-
-
-def _word_split(text: str, budget: int, count) -> list[str]:
-    return [text[s:e] for s, e in _word_spans(text, 0, len(text), budget, count)]
+        if piece:
+            out.append((piece[0], piece[1], piece[2]))
+        while n > budget:  # shrink a too-long word from the right until a prefix fits
+            cut = b
+            while size(a, cut) > budget:
+                cut = a + (cut - a) * 3 // 4
+            cut = max(cut, a + 1)
+            out.append((a, cut, size(a, cut)))
+            a, n = cut, size(cut, b)
+        piece = [a, b, n] if a < b else []
+    if piece:
+        out.append((piece[0], piece[1], piece[2]))
+    return out

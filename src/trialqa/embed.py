@@ -60,6 +60,9 @@ class HashingEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self._tokens(text)) + 2
 
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        return [self.count_tokens(t) for t in texts]
+
     def windows(self, text: str, size: int) -> list[str]:
         words = text.split()
         step = max(1, size - 2)
@@ -119,6 +122,12 @@ class SentenceTransformerEmbedder:
         if self._counter is not None:
             return len(self._counter.encode(text, add_special_tokens=True).ids)
         return len(self._tok(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        """`count_tokens` of many texts in one tokenizer call."""
+        if self._counter is None:
+            return [self.count_tokens(t) for t in texts]
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=True)]
 
     def windows(self, text: str, size: int) -> list[str]:
         enc = self._tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True, verbose=False)

@@ -3,12 +3,19 @@
     load_cases(path) -> [Case]                 one JSON object per line, validated
     run_eval(cases, answer_fn, valid_ids)      -> EvalReport (score_case on every case)
     load_thresholds(path, "gold.jsonl")        -> Thresholds (one TOML table per gold file)
-    check(report, thresholds)                  -> ["answer_accuracy 0.850 < 0.900", ...]
+    check(report, thresholds)                  -> ["answer_accuracy 0.850 < min 0.9", ...]
 
-A case passes when its abstention matches `expect_abstain` and, for an answered case,
-every expected trial/doc is cited, no forbidden trial is cited, one of `expect_any_text`
-appears in the answer (case-insensitive) and no citation is hallucinated. `expect_sections`
-is advisory: a miss is reported as a warning, not a failure.
+A case passes when its abstention matches `expect_abstain` (an abstention cites nothing)
+and, for an answered case, every expected trial/doc is cited, no forbidden trial is cited,
+one of `expect_any_text` appears in the answer (case-insensitive) and no citation is
+hallucinated (its trial, or trial and section, is not in the index). `expect_sections` is
+advisory: a miss is a warning, not a failure.
+
+Metrics are micro-averaged: citation precision over distinct cited trials (a cited trial
+counts when expected, or when the case expects none, when not forbidden; every citation
+of an abstention case counts against it); recall and retrieval recall over expected ids;
+abstention accuracy over the cases that expect an abstention. A metric with nothing to
+measure is None.
 """
 
 from __future__ import annotations
@@ -320,7 +327,9 @@ def aggregate(results: list[CaseResult]) -> EvalReport:
         passed=passed,
         answer_accuracy=passed / n if n else 0.0,
         citation_precision=_ratio(sum(r.cited_correct for r in results), sum(len(r.cited) for r in results)),
-        citation_recall=_ratio(sum(r.expected_cited for r in answered), sum(r.expected_total for r in answered)),
+        citation_recall=_ratio(
+            sum(r.expected_cited for r in answered), sum(r.expected_total for r in answered)
+        ),
         hallucinated_citations=sum(r.hallucinated for r in results),
         abstention_accuracy=_ratio(sum(r.abstained and not r.citations for r in abstain), len(abstain)),
         retrieval_recall_at_k=_ratio(

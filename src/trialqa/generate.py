@@ -8,6 +8,7 @@ reused across questions and costs almost nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -69,7 +70,8 @@ class LlamaGenerator:
             self._llm = Llama(
                 model_path=str(gguf),
                 n_ctx=settings.llm.n_ctx,
-                n_threads=settings.llm.n_threads,
+                n_threads=settings.llm.n_threads or os.cpu_count(),
+                n_threads_batch=settings.llm.n_threads or os.cpu_count(),
                 n_batch=settings.llm.n_batch,
                 seed=settings.llm.seed,
                 verbose=False,

@@ -26,7 +26,11 @@ STOPWORDS = frozenset(
     happens happened given give gives giving receive receives received take takes taken taking
     main key exactly approximately roughly overall specific specifically detail details info
     information know known want like look looking interested available provide provided done
-    way ways else another different same regarding related relate concerning run runs running ran""".split()
+    way ways else another different same regarding related relate concerning run runs running ran
+    still besides apart beyond far near level levels require requires required requirement
+    requirements frame someone anyone everyone anybody somebody address addresses
+    one two three four five six seven eight nine ten first second third last next previous
+    looking look seek seeking part join joining taking""".split()
 )
 
 #: Words about the record itself (schema words). They steer sections and fields but are
@@ -120,10 +124,12 @@ REFERRING_RE = re.compile(
 
 
 def stem(word: str) -> str:
-    """A crude, language-blind stem: lowercase, first 6 letters (numbers kept whole)."""
+    """A crude stem: lowercase, plural 's' dropped, first 6 letters (numbers kept whole)."""
     w = word.lower().strip("'-")
     if w.isdigit() or any(c.isdigit() for c in w):
         return w
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
     return w[:6] if len(w) > 6 else w
 
 

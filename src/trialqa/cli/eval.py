@@ -101,7 +101,8 @@ def _metrics_table(report: EvalReport) -> Table:
     table.add_column("value", justify="right")
     for metric in METRICS:
         value = getattr(report, metric)
-        table.add_row(metric, "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
+        shown = "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(metric, shown)
     return table
 
 
