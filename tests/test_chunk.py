@@ -87,6 +87,23 @@ def test_very_long_title_is_shortened_in_headers_only() -> None:
     assert chunks[0].title.endswith("...") and " ".join(c.text for c in chunks[:-1]) == title
 
 
+class ProtocolOnly:
+    """An embedder with nothing beyond the Embedder protocol (no batch counting, no offsets)."""
+
+    def __init__(self) -> None:
+        self._inner = HashingEmbedder(max_tokens=64)
+        self.id, self.dim, self.max_tokens = "plain", 256, 64
+        self.embed, self.count_tokens, self.windows = self._inner.embed, self._inner.count_tokens, self._inner.windows
+
+
+def test_protocol_only_embedder_gives_the_same_chunks() -> None:
+    sections = [("Eligibility", "Inclusion Criteria:\n" + criteria(20)), ("Results", " ".join(f"w{i}" for i in range(300))),
+                ("Description", "A,b,c,d,e,f,g,h " * 40)]
+    plain = chunk_trials([trial(sections)], ProtocolOnly(), 64)
+    assert [c.text for c in plain] == [c.text for c in chunk_trials([trial(sections)], EMBEDDER, 64)]
+    assert all(EMBEDDER.count_tokens(c.embed_text) <= 64 for c in plain)
+
+
 def test_window_too_small_is_rejected() -> None:
     with pytest.raises(ValueError):
         chunk_trials([trial([])], EMBEDDER, 10)

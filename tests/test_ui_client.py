@@ -175,7 +175,7 @@ def test_uploads_are_refused(echo_url):
     assert r.status_code >= 400
 
 
-def test_full_queue_turns_callers_away_politely(tmp_path):
+def test_full_queue_turns_callers_away_politely():
     from gradio_client.exceptions import AppError
     from gradio_client.utils import QueueError, Status
 

@@ -17,7 +17,10 @@ from trialqa import prompts
 from trialqa.citations import SourceBook, citation, label
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, not_stated, rank_sentences, sentences, split_sentences, support
-from trialqa.fields_qa import STATED_BY, Claim, answer_field, extreme_enrollment, field_intent, list_filter
+from trialqa.fields_qa import (
+    STATED_BY, Claim, answer_field, answer_section, extreme_enrollment, field_intent, list_filter,
+    section_intent,
+)
 from trialqa.query import NEGATION_RE, Query, analyse, has_term, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
@@ -136,6 +139,17 @@ class Assistant:
                     return
                 if not_stated(trial, STATED_BY.get(intent, [])):
                     why = f"the page of {trial.nct_id or trial.doc_id} shows no value for {STATED_BY[intent][0].lower()}."
+                    yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
+                    return
+            sec = section_intent(question)
+            if target and sec and self._identifies(self.index.trials[target], q):
+                trial = self.index.trials[target]
+                claims = answer_section(trial, sec[0], sec[1], question)
+                if claims:
+                    yield from self._finish(self._compose(claims, [target], bullets=True), t0, t_ret, notes, t_ret)
+                    return
+                if claims is not None:
+                    why = f"the {sec[1][0]} section of {trial.nct_id or trial.doc_id} gives no {sec[0]}."
                     yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
                     return
             if target and not scope:

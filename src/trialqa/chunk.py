@@ -149,9 +149,12 @@ def _split_all(sections: list[_Section], count: Counter, starts: Starts) -> None
     for (section, piece), n in zip(candidates, count([p for _, p in candidates]), strict=True):
         if n <= section.budget:
             section.pieces.append(piece)
-        else:  # the tokenizer did not add up across whitespace: cut this piece by counted words
-            piece_tokens = _Tokens([a for a, b in _word_spans(piece, 0, len(piece)) for _ in range(count([piece[a:b]])[0])])
-            section.pieces.extend(piece[a:b] for a, b, _ in _word_units(piece, 0, len(piece), section.budget, piece_tokens.count))
+        else:  # the tokenizer did not add up across whitespace: cut this piece by real counts
+
+            def size(a: int, b: int, piece: str = piece) -> int:
+                return count([piece[a:b]])[0]
+
+            section.pieces.extend(piece[a:b] for a, b, _ in _word_units(piece, 0, len(piece), section.budget, size))
 
 
 class _Tokens:

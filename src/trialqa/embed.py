@@ -1,6 +1,8 @@
 """Embedders: the `Embedder` protocol, the bundled sentence-transformers model, a hashing fake.
 
 Vectors are float32 and L2-normalised, so inner product is cosine similarity.
+Besides the protocol, the embedders here offer `count_tokens_batch` and
+`token_starts_batch`, which the chunker uses when present (one tokenizer call per stage).
 Texts longer than the model's window are never silently truncated by `embed_long`:
 they are split into windows whose normalised mean is returned.
 """
@@ -62,6 +64,9 @@ class HashingEmbedder:
 
     def count_tokens_batch(self, texts: list[str]) -> list[int]:
         return [self.count_tokens(t) for t in texts]
+
+    def token_starts_batch(self, texts: list[str]) -> list[list[int]]:
+        return [[m.start() for m in re.finditer(r"[a-z0-9]+", t.lower())] for t in texts]
 
     def windows(self, text: str, size: int) -> list[str]:
         words = text.split()
@@ -128,6 +133,13 @@ class SentenceTransformerEmbedder:
         if self._counter is None:
             return [self.count_tokens(t) for t in texts]
         return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=True)]
+
+    def token_starts_batch(self, texts: list[str]) -> list[list[int]]:
+        """Character offset where each word piece of each text starts (no special tokens)."""
+        if self._counter is None:
+            enc = self._tok(texts, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            return [[a for a, _ in offsets] for offsets in enc["offset_mapping"]]
+        return [[a for a, _ in e.offsets] for e in self._counter.encode_batch(texts, add_special_tokens=False)]
 
     def windows(self, text: str, size: int) -> list[str]:
         enc = self._tok(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True, verbose=False)

@@ -153,11 +153,13 @@ def rank_sentences(trial: Trial, query: Query, n: int, sections: list[str] | Non
 
 
 def find_quote(trial: Trial, needles: list[str], sections: list[str]) -> Sentence | None:
-    """The first sentence in `sections` that contains every needle (case-insensitive)."""
+    """The first sentence containing every needle (case-insensitive), trying `sections` in order."""
     needles = [n.lower() for n in needles if n]
-    for s in sentences(trial):
-        if _in_sections(s, sections) and all(n in s.lower for n in needles):
-            return s
+    sents = sentences(trial)
+    for prefix in sections:
+        for s in sents:
+            if _in_sections(s, [prefix]) and all(n in s.lower for n in needles):
+                return s
     return None
 
 

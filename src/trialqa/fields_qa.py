@@ -181,6 +181,62 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+# --- single-trial questions a section answers verbatim -----------------------------------
+
+_PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+SECTION_PATTERNS: list[tuple[str, re.Pattern[str], list[str]]] = [
+    ("email", re.compile(r"\be-?mail", re.I), ["Contacts"]),
+    ("phone", re.compile(r"\b(tele)?phone\b|\bcall\b", re.I), ["Contacts"]),
+    ("contacts", re.compile(r"\bcontacts?\b|\bget in touch\b|\bwho (can|should|do) i (call|ask|talk|speak|reach)", re.I), ["Contacts"]),
+    ("identifiers", re.compile(r"\b(secondary|other|organi[sz]ation'?s?|study|protocol) (id|ids|identifiers?|numbers?)\b|\bidentifiers?\b", re.I), ["Identifiers"]),
+    ("keywords", re.compile(r"\bkey ?words?\b", re.I), ["Keywords"]),
+    ("outcomes", re.compile(r"\boutcomes?\b|\bend ?points?\b", re.I), ["Outcomes"]),
+    ("title", re.compile(r"\b(official|full|brief|scientific) title\b|\bwhat is (it|the trial|the study) called\b|\btitle of\b", re.I), ["Title"]),
+]
+
+
+def section_intent(question: str) -> tuple[str, list[str]] | None:
+    for name, pattern, sections in SECTION_PATTERNS:
+        if pattern.search(question):
+            return name, sections
+    return None
+
+
+def answer_section(trial: Trial, intent: str, sections: list[str], question: str) -> list[Claim] | None:
+    """Quote the section that answers the question: contacts, identifiers, keywords, outcomes, title.
+
+    Returns [] when the section exists but holds nothing of the kind asked (an email address,
+    a phone number): the caller abstains. None when the trial has no such section.
+    """
+    who = trial.nct_id or trial.doc_id
+    sents = [x for x in sentences(trial) if x.section.split(":")[0] in sections]
+    if not sents:
+        return None
+    if intent == "email":
+        sents = [x for x in sents if "@" in x.text]
+    elif intent == "phone":
+        sents = [x for x in sents if _PHONE_RE.search(x.text)]
+    elif intent == "identifiers":
+        sents = [x for x in sents if x.text.strip() != trial.nct_id and "identifier" not in x.lower]
+    elif intent == "outcomes":
+        want = re.search(r"\b(primary|secondary)\b", question, re.I)
+        if want and any(want.group(1).lower() in x.section.lower() for x in sents):
+            sents = [x for x in sents if want.group(1).lower() in x.section.lower()]
+    elif intent == "title":
+        sents = sents[:1]
+    if not sents:
+        return []
+    shown = sents[:6]
+    kind = {"email": "email addresses", "phone": "phone numbers", "contacts": "contacts",
+            "identifiers": "identifiers", "keywords": "keywords", "outcomes": "outcome measures",
+            "title": "title"}[intent]
+    claims = [Claim(f"{who} gives these {kind}:" if intent != "title" else f"The title of {who} is:")]
+    claims += [Claim(f"\u201c{x.text}\u201d", [x]) for x in shown]
+    if len(sents) > len(shown):
+        claims.append(Claim(f"({len(sents) - len(shown)} more in the {sections[0]} section.)"))
+    return claims
+
+
 # --- filters over every trial ----------------------------------------------------------
 
 @dataclass

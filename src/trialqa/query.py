@@ -85,6 +85,12 @@ SECTION_HINTS: dict[str, tuple[str, ...]] = {
     "design": ("Design",), "allocation": ("Design",), "masking": ("Design",), "randomized": ("Design",),
     "enroll": ("Enrollment",), "enrollment": ("Enrollment",),
     "start": ("Dates",), "started": ("Dates",), "completion": ("Dates",),
+    "given": ("Interventions", "Arms"), "administered": ("Interventions", "Arms"),
+    "delivered": ("Interventions", "Arms"), "route": ("Interventions", "Arms"),
+    "injected": ("Interventions", "Arms"), "infused": ("Interventions", "Arms"),
+    "receive": ("Arms", "Interventions"), "aim": ("Summary",), "aims": ("Summary",),
+    "purpose": ("Summary", "Design"), "goal": ("Summary",), "objective": ("Summary",),
+    "about": ("Summary",), "find": ("Summary",), "evaluate": ("Summary",),
 }
 
 #: Spelling variants that count as the same term when matching evidence.
@@ -134,7 +140,8 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [w.lower() for w in WORD_RE.findall(text)]
+    """Lowercase words and numbers; possessive 's dropped ("who's" -> "who")."""
+    return [w.lower().removesuffix("'s").strip("'") for w in WORD_RE.findall(text)]
 
 
 @dataclass

@@ -45,7 +45,7 @@ class RetrievalSettings(_Group):
 
 class LLMSettings(_Group):
     n_ctx: int = Field(4096, description="context window given to llama.cpp")
-    n_threads: int | None = Field(None, description="llama.cpp threads (None = all cores)")
+    n_threads: int | None = Field(None, description="llama.cpp threads (None = os.cpu_count())")
     n_batch: int = Field(512, description="llama.cpp prompt batch size")
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
