@@ -28,6 +28,8 @@ from trialqa.types import Answer, Citation, Timings, Trial, Turn
 MAX_QUESTION_CHARS = 4000
 PROMPT_QUESTION_TOKENS = 300
 EVIDENCE_TOKENS = 280
+EVIDENCE_CHUNKS = 16
+EVIDENCE_SENTENCES = 6
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
@@ -154,7 +156,8 @@ class Assistant:
                     return
             if target and not scope:
                 scope = [target]
-                hits = self.retriever.search(rq, None, trial_ids=scope)
+            if scope:
+                hits = self.retriever.search(rq, EVIDENCE_CHUNKS, trial_ids=scope)
         if q.is_list:
             answer = self._list_answer(q, scope, hits)
             if answer is not None:
@@ -319,24 +322,29 @@ class Assistant:
     # -- the model -------------------------------------------------------------------
 
     def _evidence(self, q: Query, hits, scope: list[str] | None) -> list[Sentence]:
-        """A few sentences from the best chunks, those sharing most terms with the question."""
-        picked: list[tuple[float, int, Sentence]] = []
-        for rank, hit in enumerate(hits[:8]):
+        """Sentences from the retrieved chunks, ranked by meaning (dense similarity to the
+        question), shared terms and section hints; the best few go to the model."""
+        cands: list[tuple[int, Sentence]] = []
+        seen: set[tuple[str, str]] = set()
+        for rank, hit in enumerate(hits[:EVIDENCE_CHUNKS]):
             c = hit.chunk
             for j, text in enumerate(split_sentences(c.text)):
-                if NOT_STATED in text:
+                if NOT_STATED in text or (c.trial_id, text) in seen:
                     continue
-                s = Sentence(c.trial_id, c.section, text, j)
-                overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
-                hint = 1.0 if any(c.section.startswith(h.split(":")[0]) for h in q.section_hints) else 0.0
-                picked.append((overlap + hint - 0.15 * rank - 0.02 * j, rank, s))
-        picked.sort(key=lambda x: -x[0])
-        out, seen = [], set()
-        for _, _, s in picked:
-            if (s.trial_id, s.text) not in seen:
-                seen.add((s.trial_id, s.text))
-                out.append(s)
-        return out[:7]
+                seen.add((c.trial_id, text))
+                cands.append((rank, Sentence(c.trial_id, c.section, text, j)))
+        if not cands:
+            return []
+        vecs = self.embedder.embed([q.text] + [s.text for _, s in cands])
+        sims = vecs[1:] @ vecs[0]
+        hints = [h.split(":")[0] for h in q.section_hints]
+        scored = []
+        for (rank, s), sim in zip(cands, sims):
+            overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
+            hint = 1.0 if s.section.split(":")[0] in hints else 0.0
+            scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.03 * rank, s))
+        scored.sort(key=lambda x: -x[0])
+        return [s for _, s in scored[:EVIDENCE_SENTENCES]]
 
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
                   notes: list[str]) -> Iterator[str | Answer]:
