@@ -38,6 +38,7 @@ class FakeAssistant:
         self.index = SimpleNamespace(path=Path("indexes/seeds"), manifest=SimpleNamespace(
             counts={"trials": 5, "chunks": 82}, embedder_id="hashing-256"))
         self._generator = SimpleNamespace(name="fake-model.gguf")
+        self.model_label = "fake-model.gguf"
         self.reply = reply or (lambda q, h: answer())
         self.delay = delay
         self.calls: list[tuple[str, list[Turn]]] = []
@@ -134,9 +135,10 @@ def test_footer_names_index_embedder_and_model():
 
 
 def test_model_label_does_not_load_the_model(tmp_path):
-    a = FakeAssistant()
-    del a._generator
-    a.settings = Settings(home=tmp_path)
+    from trialqa.assistant import Assistant
+
+    a = Assistant.__new__(Assistant)  # no index or model needed for the label
+    a.settings, a._generator, a._model = Settings(home=tmp_path), None, None
     assert ui.model_label(a) == "qwen2.5-coder-1.5b-instruct.gguf"
     assert not list(tmp_path.iterdir())  # nothing assembled
 

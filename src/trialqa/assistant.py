@@ -89,6 +89,20 @@ class Assistant:
             self._generator = load_generator(self._model, self.settings)
         return self._generator
 
+    @property
+    def model_label(self) -> str:
+        """The generator's name, without loading the model."""
+        if self._generator is not None:
+            return str(self._generator.name)
+        if self.settings.backend == "openai":
+            return f"{self.settings.api_model} (OpenAI-compatible server)"
+        path = self._model or self.settings.model
+        if path:
+            return Path(path).name
+        from trialqa.models import bundled_gguf_path
+
+        return bundled_gguf_path(self.settings).name
+
     # -- public API ------------------------------------------------------------------
 
     def ask(self, question: str, history: Iterable[Turn] = ()) -> Answer:

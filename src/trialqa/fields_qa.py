@@ -136,7 +136,7 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
         if not value:
             return None
         q = quote_for(trial, [value], prefer)
-        return [Claim(render(value), [q])] if q else None
+        return [Claim(render(value).replace("..", "."), [q])] if q else None
     if intent == "sex" and f.sex:
         q = quote_for(trial, [f.sex], ["Eligibility"])
         text = {"All": f"{who} accepts participants of all sexes.",

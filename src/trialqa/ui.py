@@ -184,19 +184,8 @@ def answer_text(answer: Answer) -> str:
 
 
 def model_label(assistant: Any) -> str:
-    """The model's name without loading it: the loaded generator's, else from settings."""
-    loaded = vars(assistant).get("_generator")
-    if loaded is not None:
-        return str(loaded.name)
-    settings = assistant.settings
-    if settings.backend == "openai":
-        return f"{settings.api_model} (OpenAI-compatible server)"
-    path = vars(assistant).get("_model") or settings.model
-    if path:
-        return Path(path).name
-    from trialqa.models import bundled_gguf_path
-
-    return bundled_gguf_path(settings).name
+    """The model's name without loading it."""
+    return str(assistant.model_label)
 
 
 def footer_html(assistant: Any) -> str:
