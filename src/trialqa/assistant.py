@@ -34,8 +34,18 @@ NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TEMPLATE_TOKEN_RE = re.compile(r"<\|[^|<>]{1,40}\|>|</?s>|\[/?INST\]")
+#: Sentences that address the reader or the assistant, or point elsewhere: data pages state facts.
+STEERING_RE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|sources?|rules?|prompts?|above|previous|context)\b"
+    r"|\b(assistant|chatbot|language model|AI model|LLM)\b|\bsystem prompt\b|\byou (must|should|are required to|will) (now )?(answer|say|reply|respond|cite|tell|state|print|email|send)\b"
+    r"|\b(always|only) (answer|reply|respond|cite)\b|\bnew instructions?\b",
+    re.IGNORECASE,
+)
+LINK_RE = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b")
+LABEL_RE = re.compile(r"\[[^\[\]]*\u00b7[^\[\]]*\]|\[\s*NCT\d{8}[^\]]*\]")
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
-IDENTIFYING = {"Title", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
+IDENTIFYING = {"Title", "Summary", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
 RESTRICTING = ("Eligibility: Exclusion", "Eligibility: Inclusion")
 
 
@@ -43,7 +53,11 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     """Strip control characters and excess whitespace; cut very long questions (with a note)."""
     if not isinstance(question, str):
         raise BadInput("question must be a string")
-    text = " ".join(CONTROL_RE.sub(" ", question).split())
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadInput(f"question is not valid UTF-8 text (character {exc.start})") from None
+    text = " ".join(CONTROL_RE.sub(" ", TEMPLATE_TOKEN_RE.sub(" ", question)).split())
     if not text:
         raise BadInput("question is empty: ask something about the indexed trials")
     notes = []
@@ -74,11 +88,14 @@ class Assistant:
     def from_settings(cls, index_dir: Path | None = None, model: str | Path | None = None,
                       settings: Settings | None = None) -> "Assistant":
         from trialqa.embed import load_embedder
-        from trialqa.store import ensure_index
+        from trialqa.store import ensure_index, load_index
 
         settings = settings or get_settings()
         embedder = load_embedder(settings)
-        index = ensure_index(Path(index_dir or settings.index), Path(settings.seeds), embedder)
+        if index_dir is not None:  # a user's index is loaded, never rebuilt behind their back
+            index = load_index(Path(index_dir), embedder, settings)
+        else:
+            index = ensure_index(Path(settings.index), Path(settings.seeds), embedder, settings)
         return cls(index, embedder, model=model, settings=settings)
 
     @property
@@ -343,7 +360,7 @@ class Assistant:
         for rank, hit in enumerate(hits[:EVIDENCE_CHUNKS]):
             c = hit.chunk
             for j, text in enumerate(split_sentences(c.text)):
-                if NOT_STATED in text or (c.trial_id, text) in seen:
+                if NOT_STATED in text or (c.trial_id, text) in seen or _steering(text, c.section):
                     continue
                 seen.add((c.trial_id, text))
                 cands.append((rank, Sentence(c.trial_id, c.section, text, j)))
@@ -400,8 +417,13 @@ class Assistant:
             if not suppressed:
                 shown.append(piece)
                 yield piece
+        raw = LABEL_RE.sub("", raw) if not book.used else raw
         text = book.render(raw)
         cites = book.citations()
+        problem = self._ungrounded(text, question, cites)
+        if problem:
+            yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
+            return
         stripped = _strip_labels(text)
         if NOT_FOUND in raw.upper() and len(stripped) < 40 or not stripped and not cites:
             yield from self._finish(self._abstain("the retrieved sections do not answer this."), t0, t_ret, notes, first)
@@ -419,6 +441,27 @@ class Assistant:
         if "".join(shown).strip() != text:
             answer.notes.append("answer text was normalised after streaming")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
+
+    def _ungrounded(self, text: str, question: str, cites: list[Citation]) -> str | None:
+        """Why a model answer cannot be shown, or None: it names a trial outside the index,
+        repeats the instructions, or says things that neither its sources nor the question contain."""
+        for nct in re.findall(r"NCT\d{8}", text):
+            if nct not in self.index.trials:
+                return "the model named a trial that is not indexed."
+        system = prompts.load("system").lower()
+        lines = [l.strip("- ").strip() for l in system.splitlines() if len(l.strip()) > 25]
+        if any(l in text.lower() for l in lines):
+            return "that request is about the assistant, not the indexed trials."
+        if not cites:
+            return None
+        body = _strip_labels(text)
+        support = set(words(" ".join(c.quote for c in cites) + " " + question))
+        claimed = [w for w in words(body) if (len(w) > 3 or w.isdigit()) and w not in STOP_FOR_GROUNDING]
+        unsupported = [w for w in claimed if w not in support and not any(
+            w.startswith(x[:5]) or x.startswith(w[:5]) for x in support if len(x) > 4)]
+        if claimed and len(unsupported) > max(2, 0.5 * len(claimed)):
+            return "the model's answer is not supported by the cited sections."
+        return None
 
     def _attribute(self, text: str, book: SourceBook) -> list[Citation]:
         """Tie an answer that named no key to the source sharing most of its words (or nothing)."""
@@ -465,10 +508,24 @@ class Assistant:
         yield answer
 
 
+STOP_FOR_GROUNDING = frozenset(
+    "with from that this they their there these those have been were will would which what when where "
+    "about into also only than then them such each other more most some very does given gives using used "
+    "participants patients trial study studies subjects according sources source answer".split()
+)
+
+
 def _mentions_all(trial: Trial, q: Query, groups: list[list[str]]) -> bool:
     """Every term group occurs somewhere in the trial (presence, not co-occurrence)."""
     matched = support(trial, q, groups=groups).matched
     return all(matched.intersection(g) for g in groups)
+
+
+def _steering(text: str, section: str) -> bool:
+    """A sentence that instructs the reader or the assistant, or sends them elsewhere."""
+    if STEERING_RE.search(text) or TEMPLATE_TOKEN_RE.search(text) or LABEL_RE.search(text):
+        return True
+    return bool(LINK_RE.search(text)) and not section.startswith(("Contacts", "Locations"))
 
 
 def _last_user(history: list[Turn]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +49,9 @@ def render(name: str, **values: str) -> str:
     return load(name).format(**values)
 
 
+_TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+
+
 def answer_messages(sources: str, question: str) -> list[dict[str, str]]:
     """Chat messages for an answer: a fixed prefix (system + one worked example, reused
     from llama.cpp's prompt cache across questions), then the sources and the question."""
@@ -55,5 +59,5 @@ def answer_messages(sources: str, question: str) -> list[dict[str, str]]:
         {"role": "system", "content": load("system")},
         {"role": "user", "content": load("example_question")},
         {"role": "assistant", "content": load("example_answer")},
-        {"role": "user", "content": render("answer", sources=sources, question=question)},
+        {"role": "user", "content": _TEMPLATE_TOKEN.sub(" ", render("answer", sources=sources, question=question))},
     ]

@@ -30,7 +30,8 @@ STOPWORDS = frozenset(
     still besides apart beyond far near level levels require requires required requirement
     requirements frame someone anyone everyone anybody somebody address addresses
     one two three four five six seven eight nine ten first second third last next previous
-    looking look seek seeking part join joining taking""".split()
+    looking look seek seeking part join joining taking touch reach talk speak ask call contacted
+    find out learn tell trying try tries sure mean means""".split()
 )
 
 #: Words about the record itself (schema words). They steer sections and fields but are

@@ -382,6 +382,7 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     except BaseException:
         if old is not None:
             os.replace(old, out)
+            shutil.rmtree(old.parent, ignore_errors=True)
         raise
     if old is not None:
         shutil.rmtree(old.parent, ignore_errors=True)

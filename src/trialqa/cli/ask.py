@@ -79,6 +79,8 @@ def run_batch(assistant, path: Path) -> None:
             echo_json(answer_json(assistant.converse(turns), id_))
         except TrialQAError as exc:
             echo_json(error_json(str(exc), id_))
+        except Exception as exc:  # one line's failure never ends the batch
+            echo_json(error_json(f"internal error: {type(exc).__name__}: {exc}", id_))
         sys.stdout.flush()
 
 
