@@ -16,16 +16,14 @@ from pathlib import Path
 from trialqa import prompts
 from trialqa.citations import SourceBook, citation, label
 from trialqa.errors import BadInput
-from trialqa.evidence import NOT_STATED, Sentence, not_stated, rank_sentences, sentences, split_sentences, support
-from trialqa.fields_qa import (
-    STATED_BY, Claim, answer_field, answer_section, extreme_enrollment, field_intent, list_filter,
-    section_intent,
-)
-from trialqa.query import NEGATION_RE, Query, analyse, has_term, words
+from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, split_sentences, support
+from trialqa.fields_qa import STATED_BY, Claim, answer_field, answer_section, field_intent, section_intent
+from trialqa.guards import clean_question, steering, strip_labels, ungrounded
+from trialqa.lists import answer_list
+from trialqa.query import Query, analyse, has_term, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
-MAX_QUESTION_CHARS = 4000
 PROMPT_QUESTION_TOKENS = 300
 EVIDENCE_TOKENS = 280
 EVIDENCE_CHUNKS = 16
@@ -33,38 +31,8 @@ EVIDENCE_SENTENCES = 6
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TEMPLATE_TOKEN_RE = re.compile(r"<\|[^|<>]{1,40}\|>|</?s>|\[/?INST\]")
-#: Sentences that address the reader or the assistant, or point elsewhere: data pages state facts.
-STEERING_RE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|sources?|rules?|prompts?|above|previous|context)\b"
-    r"|\b(assistant|chatbot|language model|AI model|LLM)\b|\bsystem prompt\b|\byou (must|should|are required to|will) (now )?(answer|say|reply|respond|cite|tell|state|print|email|send)\b"
-    r"|\b(always|only) (answer|reply|respond|cite)\b|\bnew instructions?\b",
-    re.IGNORECASE,
-)
-LINK_RE = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b")
-LABEL_RE = re.compile(r"\[[^\[\]]*\u00b7[^\[\]]*\]|\[\s*NCT\d{8}[^\]]*\]")
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
 IDENTIFYING = {"Title", "Summary", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
-RESTRICTING = ("Eligibility: Exclusion", "Eligibility: Inclusion")
-
-
-def clean_question(question: str) -> tuple[str, list[str]]:
-    """Strip control characters and excess whitespace; cut very long questions (with a note)."""
-    if not isinstance(question, str):
-        raise BadInput("question must be a string")
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadInput(f"question is not valid UTF-8 text (character {exc.start})") from None
-    text = " ".join(CONTROL_RE.sub(" ", TEMPLATE_TOKEN_RE.sub(" ", question)).split())
-    if not text:
-        raise BadInput("question is empty: ask something about the indexed trials")
-    notes = []
-    if len(text) > MAX_QUESTION_CHARS:
-        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0]
-        notes.append(f"question trimmed to its first {MAX_QUESTION_CHARS} characters")
-    return text, notes
 
 
 class Assistant:
@@ -241,19 +209,6 @@ class Assistant:
             return ranked[best]
         return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
 
-    def _closest(self, trial: Trial, q: Query, sections: list[str]) -> Sentence | None:
-        """The sentence of these sections closest in meaning to the negated clause of the
-        question, among those sharing a term with it (what the trial does instead)."""
-        cands = [s for s in sentences(trial) if s.section.split(":")[0] in sections]
-        sharing = [s for s in cands if any(has_term(s.lower, s.words, t) for t in q.negated_terms)]
-        cands = sharing or cands
-        if not cands:
-            return None
-        m = NEGATION_RE.search(q.text)
-        clause = q.text[m.end():] if m else " ".join(q.negated_terms)
-        vecs = self.embedder.embed([clause] + [s.text for s in cands])
-        return cands[int((vecs[1:] @ vecs[0]).argmax())]
-
     def _identifies(self, trial: Trial, q: Query) -> bool:
         """True when every content term only names the trial (title, condition, place ...),
         so a field answer covers the whole question."""
@@ -263,73 +218,19 @@ class Assistant:
 
     # -- "which trials" --------------------------------------------------------------
 
-    def _candidates(self, scope: list[str] | None, hits) -> list[str]:
-        if scope:
-            return scope
-        if len(self.index.trials) <= SMALL_INDEX:
-            return list(self.index.trials)
-        return list(dict.fromkeys(h.chunk.trial_id for h in hits))
-
     def _list_answer(self, q: Query, scope: list[str] | None, hits) -> Answer | None:
-        trials = self.index.trials
-        cands = self._candidates(scope, hits)
-        topical = [t for t in cands if _mentions_all(trials[t], q, q.groups)]
-        filt = list_filter(q)
-        total = len(trials)
-        if filt is not None:
-            matches, unknown = [], []
-            for tid in topical:
-                verdict = filt.test(trials[tid])
-                if verdict is None:
-                    unknown.append(tid)
-                elif verdict:
-                    matches.append(tid)
-            claims = []
-            for tid in matches:
-                quote = filt.cite(trials[tid])
-                claims.append(Claim(filt.explain(trials[tid]), [quote] if quote else []))
-            if not claims:
-                return self._abstain(f"none of the {len(topical):,} candidate trials {filt.describe}.")
-            head = Claim(f"{len(matches)} of the {total:,} indexed trials {filt.describe}:")
-            tail = [Claim(f"({len(unknown)} {'trials do' if len(unknown) != 1 else 'trial does'} not state this.)")] if unknown else []
-            return self._compose([head, *claims, *tail], matches, bullets=True)
-        extreme = extreme_enrollment(q)
-        if extreme:
-            known = [t for t in topical if trials[t].fields.enrollment is not None]
-            if not known:
-                return None
-            pick = (max if extreme == "max" else min)(known, key=lambda t: trials[t].fields.enrollment or 0)
-            claims = answer_field(trials[pick], "enrollment")
-            if not claims:
-                return None
-            word = "largest" if extreme == "max" else "smallest"
-            return self._compose([Claim(f"Of the {len(known)} trials that state an enrollment, the {word} is {trials[pick].nct_id or pick}:"), *claims], [pick])
-        if not q.content_terms:
-            return None
-        hints = [h for h in q.section_hints if h in RESTRICTING] or None
-        if q.negated and q.negated_terms:
-            pred = [g for g in (q.groups or [[t] for t in q.content_terms]) if set(g) & set(q.negated_terms)]
-            topic = [g for g in (q.groups or [[t] for t in q.content_terms]) if g not in pred]
-            pool = [t for t in cands if _mentions_all(trials[t], q, topic)]
-            chosen = [s for s in (support(trials[t], q, hints, groups=pred) for t in pool) if not s.full]
-            claims = []
-            for s in chosen:
-                t = trials[s.trial_id]
-                about = self._closest(t, q, ["Interventions", "Arms", "Description"])
-                quote = f" \u201c{_clip(about.text)}\u201d" if about else ""
-                claims.append(Claim(f"{_name(t)} does not state {' '.join(q.negated_terms)}; it says:{quote}",
-                                    [about] if about else []))
+        if scope:
+            cands = scope
+        elif len(self.index.trials) <= SMALL_INDEX:
+            cands = list(self.index.trials)
         else:
-            supports = [support(trials[t], q, hints) for t in cands]
-            chosen = [s for s in supports if s.full]
-            claims = [Claim(f"{_name(trials[s.trial_id])}: \u201c{_clip(' '.join(x.text for x in s.best))}\u201d", s.best)
-                      for s in chosen]
-        if not chosen:
-            terms = [repr(t) for t in q.content_terms]
-            return self._abstain(f"no indexed trial mentions {terms[0]}." if len(terms) == 1
-                                 else f"no indexed trial states {' and '.join(terms)} together.")
-        head = Claim(f"{len(chosen)} of the {total:,} indexed trials match:")
-        return self._compose([head, *claims], [s.trial_id for s in chosen], bullets=True)
+            cands = list(dict.fromkeys(h.chunk.trial_id for h in hits))
+        result = answer_list(q, self.index.trials, cands, self.embedder)
+        if result is None:
+            return None
+        if result.abstain:
+            return self._abstain(result.abstain)
+        return self._compose(result.claims, result.trials, bullets=True)
 
     # -- abstention gate -------------------------------------------------------------
 
@@ -360,7 +261,7 @@ class Assistant:
         for rank, hit in enumerate(hits[:EVIDENCE_CHUNKS]):
             c = hit.chunk
             for j, text in enumerate(split_sentences(c.text)):
-                if NOT_STATED in text or (c.trial_id, text) in seen or _steering(text, c.section):
+                if NOT_STATED in text or (c.trial_id, text) in seen or steering(text, c.section):
                     continue
                 seen.add((c.trial_id, text))
                 cands.append((rank, Sentence(c.trial_id, c.section, text, j)))
@@ -417,14 +318,13 @@ class Assistant:
             if not suppressed:
                 shown.append(piece)
                 yield piece
-        raw = LABEL_RE.sub("", raw) if not book.used else raw
         text = book.render(raw)
         cites = book.citations()
-        problem = self._ungrounded(text, question, cites)
+        problem = ungrounded(text, question, cites, self.index.trials)
         if problem:
             yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
             return
-        stripped = _strip_labels(text)
+        stripped = strip_labels(text)
         if NOT_FOUND in raw.upper() and len(stripped) < 40 or not stripped and not cites:
             yield from self._finish(self._abstain("the retrieved sections do not answer this."), t0, t_ret, notes, first)
             return
@@ -435,33 +335,12 @@ class Assistant:
                 return
             text = f"{stripped} {''.join(dict.fromkeys(label(self.index.trials[c.trial_id], c.section) for c in cites))}"
         elif len(stripped) < 3:  # a bare key: say what the source says
-            text = " ".join(f"\u201c{_clip(c.quote)}\u201d {label(self.index.trials[c.trial_id], c.section)}" for c in cites)
+            text = " ".join(f"\u201c{clip(c.quote)}\u201d {label(self.index.trials[c.trial_id], c.section)}" for c in cites)
         text = text.replace(NOT_FOUND, "").strip()
         answer = Answer(text=text, citations=cites, trials=list(dict.fromkeys(c.trial_id for c in cites)))
         if "".join(shown).strip() != text:
             answer.notes.append("answer text was normalised after streaming")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
-
-    def _ungrounded(self, text: str, question: str, cites: list[Citation]) -> str | None:
-        """Why a model answer cannot be shown, or None: it names a trial outside the index,
-        repeats the instructions, or says things that neither its sources nor the question contain."""
-        for nct in re.findall(r"NCT\d{8}", text):
-            if nct not in self.index.trials:
-                return "the model named a trial that is not indexed."
-        system = prompts.load("system").lower()
-        lines = [l.strip("- ").strip() for l in system.splitlines() if len(l.strip()) > 25]
-        if any(l in text.lower() for l in lines):
-            return "that request is about the assistant, not the indexed trials."
-        if not cites:
-            return None
-        body = _strip_labels(text)
-        support = set(words(" ".join(c.quote for c in cites) + " " + question))
-        claimed = [w for w in words(body) if (len(w) > 3 or w.isdigit()) and w not in STOP_FOR_GROUNDING]
-        unsupported = [w for w in claimed if w not in support and not any(
-            w.startswith(x[:5]) or x.startswith(w[:5]) for x in support if len(x) > 4)]
-        if claimed and len(unsupported) > max(2, 0.5 * len(claimed)):
-            return "the model's answer is not supported by the cited sections."
-        return None
 
     def _attribute(self, text: str, book: SourceBook) -> list[Citation]:
         """Tie an answer that named no key to the source sharing most of its words (or nothing)."""
@@ -508,26 +387,6 @@ class Assistant:
         yield answer
 
 
-STOP_FOR_GROUNDING = frozenset(
-    "with from that this they their there these those have been were will would which what when where "
-    "about into also only than then them such each other more most some very does given gives using used "
-    "participants patients trial study studies subjects according sources source answer".split()
-)
-
-
-def _mentions_all(trial: Trial, q: Query, groups: list[list[str]]) -> bool:
-    """Every term group occurs somewhere in the trial (presence, not co-occurrence)."""
-    matched = support(trial, q, groups=groups).matched
-    return all(matched.intersection(g) for g in groups)
-
-
-def _steering(text: str, section: str) -> bool:
-    """A sentence that instructs the reader or the assistant, or sends them elsewhere."""
-    if STEERING_RE.search(text) or TEMPLATE_TOKEN_RE.search(text) or LABEL_RE.search(text):
-        return True
-    return bool(LINK_RE.search(text)) and not section.startswith(("Contacts", "Locations"))
-
-
 def _last_user(history: list[Turn]) -> str | None:
     return next((t.content for t in reversed(history) if t.role == "user"), None)
 
@@ -536,19 +395,5 @@ def _last_trials(history: list[Turn]) -> list[str]:
     return next((t.trials for t in reversed(history) if t.role == "assistant" and t.trials), [])
 
 
-def _name(trial: Trial) -> str:
-    """'NCT… (short title)' for list answers."""
-    title = f" ({_clip(trial.title, 90)})" if trial.title else ""
-    return f"{trial.nct_id or trial.doc_id}{title}"
-
-
 def _norm(text: str) -> str:
     return " ".join(words(text))
-
-
-def _clip(text: str, n: int = 220) -> str:
-    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
-
-
-def _strip_labels(text: str) -> str:
-    return re.sub(r"\[[^\]]*\u00b7[^\]]*\]", "", text).strip()

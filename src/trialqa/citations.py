@@ -71,6 +71,11 @@ class SourceBook:
             yield self.render_fragment(pending)
 
     def render_fragment(self, text: str) -> str:
+        """Drop label-shaped text the model wrote itself (only code writes labels), then map keys."""
+        from trialqa.guards import LABEL_RE
+
+        text = LABEL_RE.sub("", text)
+
         def group(m: re.Match[str]) -> str:
             labels = (self._label_for(int(k)) for k in KEY_RE.findall(m.group(1)))
             return "".join(dict.fromkeys(x for x in labels if x))

@@ -173,3 +173,8 @@ def not_stated(trial: Trial, labels: list[str]) -> bool:
         if any(f"{lab}: {NOT_STATED}" in section.text for lab in labels):
             return True
     return False
+
+
+def clip(text: str, n: int = 220) -> str:
+    """Shorten a quote for display at a word boundary."""
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
