@@ -89,15 +89,19 @@ def render_human(assistant, question: str) -> None:
     from rich.markup import escape
 
     console = Console(highlight=False)
-    answer = None
+    answer, streamed = None, ""
     for event in assistant.stream(question):
         if isinstance(event, Answer):
             answer = event
         else:
+            streamed += event
             click.echo(event, nl=False)
             sys.stdout.flush()
     click.echo()
     assert answer is not None
+    if answer.text.strip() != streamed.strip():  # checked after streaming: show what stands
+        console.print("[dim]revised after checking the sources:[/dim]")
+        click.echo(answer.text)
     style = "yellow" if answer.abstained else "green"
     if answer.notes:
         for note in answer.notes:
