@@ -157,3 +157,20 @@ def test_batch_reports_bad_lines_and_goes_on(index, tmp_path, monkeypatch):
     assert rows[1]["id"] == 2 and "empty" in rows[1]["error"]
     assert "error" in rows[2] and "error" in rows[3] and "UTF-8" in rows[3]["error"]
     assert rows[4]["id"] == 5 and "60" in rows[4]["answer"]
+
+
+def test_negated_list_keeps_trials_without_the_clause(index):
+    ans = _assistant(index, ["unused"]).ask("Which trials do not give the cells intravenously?")
+    assert {c.trial_id for c in ans.citations} == {"NCT00000002"}
+    assert "hepatic artery" in ans.text  # what it does instead, quoted
+
+
+def test_or_joins_alternatives(index):
+    ans = _assistant(index, ["unused"]).ask("Which trials study arthritis or scarring?")
+    assert {c.trial_id for c in ans.citations} == {"NCT00000001", "NCT00000003"}
+
+
+def test_model_answer_naming_an_unindexed_trial_is_withheld(index):
+    a = _assistant(index, ["Lyon University Hospital runs it, like NCT05555555 [S1]."])
+    ans = a.ask("Where is the arthritis trial run?")
+    assert ans.abstained and "NCT05555555" not in ans.text
