@@ -14,10 +14,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trialqa import prompts
-from trialqa.citations import SourceBook, citation, label
+from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, split_sentences, support
-from trialqa.fields_qa import STATED_BY, Claim, answer_field, answer_section, field_intent, section_intent
+from trialqa.fields_qa import (
+    ELIGIBILITY_Q_RE, STATED_BY, Claim, answer_field, answer_section, eligibility_check, field_intent, section_intent,
+)
 from trialqa.guards import clean_question, steering, strip_labels, ungrounded
 from trialqa.lists import answer_list
 from trialqa.query import Query, analyse, has_term, words
@@ -31,6 +33,7 @@ EVIDENCE_SENTENCES = 6
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
+CONTINUES_RE = re.compile(r"(However|But|Therefore|Thus|Hence|This|These|Such|It|They|In addition|Moreover)\b")
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
 IDENTIFYING = {"Title", "Summary", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
 
@@ -131,6 +134,13 @@ class Assistant:
         self.last_retrieved = list(dict.fromkeys(h.chunk.trial_id for h in hits))
         if not q.is_list:
             target = self._single_target(q, scope, hits)
+            if target and ELIGIBILITY_Q_RE.search(question):
+                trial = self.index.trials[target]
+                condition = [g for g in q.groups if not self._identifies(trial, g)]
+                claims = eligibility_check(trial, condition)
+                if claims:
+                    yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
+                    return
             intent = field_intent(question)
             if target and intent and self._identifies(self.index.trials[target], q):
                 trial = self.index.trials[target]
@@ -209,12 +219,13 @@ class Assistant:
             return ranked[best]
         return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
 
-    def _identifies(self, trial: Trial, q: Query) -> bool:
+    def _identifies(self, trial: Trial, q: Query | list[str]) -> bool:
         """True when every content term only names the trial (title, condition, place ...),
-        so a field answer covers the whole question."""
+        so a field answer covers the whole question. Takes a Query or one term group."""
         text = " ".join([trial.title, *(s.text for s in trial.sections if s.name.split(":")[0] in IDENTIFYING)])
         lower, ws = text.lower(), set(words(text))
-        return all(any(has_term(lower, ws, t) for t in g) for g in q.groups)
+        groups = q.groups if isinstance(q, Query) else [q]
+        return all(any(has_term(lower, ws, t) for t in g) for g in groups)
 
     # -- "which trials" --------------------------------------------------------------
 
@@ -260,9 +271,12 @@ class Assistant:
         seen: set[tuple[str, str]] = set()
         for rank, hit in enumerate(hits[:EVIDENCE_CHUNKS]):
             c = hit.chunk
-            for j, text in enumerate(split_sentences(c.text)):
+            parts = split_sentences(c.text)
+            for j, text in enumerate(parts):
                 if NOT_STATED in text or (c.trial_id, text) in seen or steering(text, c.section):
                     continue
+                if j + 1 < len(parts) and CONTINUES_RE.match(parts[j + 1]):  # keep the thought whole
+                    text = f"{text} {parts[j + 1]}"
                 seen.add((c.trial_id, text))
                 cands.append((rank, Sentence(c.trial_id, c.section, text, j)))
         if not cands:
@@ -318,7 +332,7 @@ class Assistant:
             if not suppressed:
                 shown.append(piece)
                 yield piece
-        text = book.render(raw)
+        text = tidy(raw)  # keys were mapped while streaming
         cites = book.citations()
         problem = ungrounded(text, question, cites, self.index.trials)
         if problem:
@@ -336,7 +350,7 @@ class Assistant:
             text = f"{stripped} {''.join(dict.fromkeys(label(self.index.trials[c.trial_id], c.section) for c in cites))}"
         elif len(stripped) < 3:  # a bare key: say what the source says
             text = " ".join(f"\u201c{clip(c.quote)}\u201d {label(self.index.trials[c.trial_id], c.section)}" for c in cites)
-        text = text.replace(NOT_FOUND, "").strip()
+        text = re.sub(r"\s*\bnot found\b\.?", "", text, flags=re.I).strip()
         answer = Answer(text=text, citations=cites, trials=list(dict.fromkeys(c.trial_id for c in cites)))
         if "".join(shown).strip() != text:
             answer.notes.append("answer text was normalised after streaming")

@@ -55,8 +55,7 @@ class SourceBook:
 
     def render(self, text: str) -> str:
         """Replace key groups like [S1, S3] by trial labels; unknown keys vanish."""
-        text = self.render_fragment(text)
-        return re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        return tidy(self.render_fragment(text))
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
         """Map keys while streaming: text inside a bracket is held back until it closes."""
@@ -85,6 +84,11 @@ class SourceBook:
 
     def citations(self) -> list[Citation]:
         return [citation(self.trials[self.sources[n - 1].trial_id], self.sources[n - 1]) for n in self.used]
+
+
+def tidy(text: str) -> str:
+    """Collapse the spaces that removed keys leave behind."""
+    return re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 
 def _safe_prefix(text: str) -> int:

@@ -77,6 +77,7 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("start_date", re.compile(r"\bwhen did\b.*\b(start|begin)|\bstart(ing)? date\b|\bwhen (does|will|did) .*\b(start|begin)\b|\bwhen was it started\b", re.I)),
     ("completion_date", re.compile(r"\bcompletion date\b|\bwhen (does|will|did) .*\b(end|finish|complete)\b|\bexpected to (end|finish|complete)\b", re.I)),
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
+    ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),
     ("allocation", re.compile(r"\brandomi[sz]ed\b|\ballocation\b", re.I)),
     ("masking", re.compile(r"\bmask(ing|ed)?\b|\bblind(ed|ing)?\b|\bopen[- ]label\b", re.I)),
     ("study_type", re.compile(r"\bstudy type\b|\binterventional or observational\b|\bobservational\b", re.I)),
@@ -147,6 +148,14 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
         q = quote_for(trial, ["healthy"], ["Eligibility"])
         text = f"{who} {'accepts' if f.healthy_volunteers else 'does not accept'} healthy volunteers."
         return [Claim(text, [q])] if q else None
+    if intent == "arms" and f.arms:
+        claims = [Claim(f"{who} has {len(f.arms)} arm{'s' if len(f.arms) != 1 else ''}:")]
+        for arm in f.arms:
+            q = quote_for(trial, [arm.label or ""], ["Arms"])
+            kind = f" ({arm.type})" if arm.type else ""
+            desc = f": {arm.description}" if arm.description and arm.description != arm.label else ""
+            claims.append(Claim(f"{arm.label}{kind}{desc}", [q] if q else []))
+        return claims if any(c.sources for c in claims) else None
     if intent == "conditions" and f.conditions:
         q = quote_for(trial, [f.conditions[0]], ["Conditions", "Title"])
         return [Claim(f"{who} studies {_join(f.conditions)}.", [q])] if q else None
@@ -179,6 +188,38 @@ def parse_age_text(value: str) -> str:
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --- can a person with X join? ------------------------------------------------------------
+
+ELIGIBILITY_Q_RE = re.compile(
+    r"\b(can|could|may|is|are|would|will)\b.{0,80}\b(join|participate|take part|enrol+|be enrolled|be included|"
+    r"eligible|allowed|accepted|qualify|sign up|admitted)\b", re.I)
+_NEGATIVE_ITEM = re.compile(r"^\s*(no|not|without|absence of|free of|never|none|must not|non-)\b", re.I)
+
+
+def eligibility_check(trial: Trial, terms: list[list[str]]) -> list[Claim] | None:
+    """Whether the criteria exclude (or require) the condition named by `terms` (term groups),
+    quoting the criterion; None when no single criterion names all of it."""
+    from trialqa.query import has_term
+
+    who = trial.nct_id or trial.doc_id
+    if not terms:
+        return None
+    for prefix, excluded in (("Eligibility: Exclusion", True), ("Eligibility: Inclusion", False)):
+        for sent in sentences(trial):
+            if not sent.section.startswith(prefix):
+                continue
+            if all(any(has_term(sent.lower, sent.words, t) for t in g) for g in terms):
+                if excluded:
+                    return [Claim(f"No, {who} excludes them; its exclusion criteria list:", [sent]),
+                            Claim(f"\u201c{sent.text}\u201d")]
+                if _NEGATIVE_ITEM.match(sent.text):
+                    return [Claim(f"No, {who}'s inclusion criteria require its absence:", [sent]),
+                            Claim(f"\u201c{sent.text}\u201d")]
+                return [Claim(f"Yes, as far as this criterion goes; {who}'s inclusion criteria say:", [sent]),
+                        Claim(f"\u201c{sent.text}\u201d (all other criteria apply too).")]
+    return None
 
 
 # --- single-trial questions a section answers verbatim -----------------------------------

@@ -24,7 +24,7 @@ from trialqa.embed import Embedder
 from trialqa.errors import BadInput
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings, get_settings
-from trialqa.store import Index
+from trialqa.store import Index, trial_text
 
 COHORTS = ("sigir", "trec_2021", "trec_2022")
 BENCHMARK = Path("benchmarks/trec-patient-trials")
@@ -79,9 +79,7 @@ class BM25Baseline:
 
         self._bm25s = bm25s
         self.ids = list(index.trials)
-        texts = [
-            "\n".join([t.title, *(s.text for s in t.sections)]) for t in index.trials.values()
-        ]
+        texts = [trial_text(t) for t in index.trials.values()]
         self.model = bm25s.BM25()
         self.model.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
 

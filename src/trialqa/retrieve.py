@@ -17,8 +17,11 @@ from trialqa.settings import Settings, get_settings
 from trialqa.store import Index, sparse_tokens
 from trialqa.types import Hit
 
-#: Chunks per side considered per wanted trial by `rank_trials`.
-_CANDIDATES_PER_TRIAL = 10
+#: A search filtered down to at most this many chunks without a stored vector embeds them
+#: on the spot (once per process), so questions scoped to a trial get dense matching everywhere.
+_LAZY_MAX = 32
+#: Candidates per side per wanted trial in `rank_trials`.
+_CANDIDATES_PER_TRIAL = 20
 
 
 class Retriever:
@@ -30,6 +33,8 @@ class Retriever:
         self.settings = settings or get_settings()
         self._sections = np.array([c.section for c in index.chunks], dtype=object)
         self._trial_of = np.array([c.trial_id for c in index.chunks], dtype=object)
+        self._trial_ids = list(index.trials)
+        self._lazy: dict[int, np.ndarray] = {}
         self._configure_dense()
 
     def _configure_dense(self) -> None:
@@ -68,16 +73,25 @@ class Retriever:
         ]
 
     def rank_trials(self, query: str, n: int) -> list[tuple[str, float]]:
-        """The `n` best trials for `query`: a trial's first (best) fused chunk gives its rank."""
-        candidates = max(self.settings.retrieval.candidates, n * _CANDIDATES_PER_TRIAL)
-        seen: dict[str, float] = {}
-        for row, score in self._fused(query, candidates, None):
-            trial = self._trial_of[row]
-            if trial not in seen:
-                seen[trial] = score
-                if len(seen) == n:
-                    break
-        return list(seen.items())
+        """The `n` best trials for `query`, by weighted RRF of two trial rankings.
+
+        Dense: the first (best) chunk vector of a trial gives its rank. Sparse: BM25 over
+        whole trials, which suits long patient notes far better than chunk-level BM25
+        (measured on the TREC cohorts: sparse chunk first-hits score below plain BM25).
+        """
+        cfg = self.settings.retrieval
+        candidates = max(cfg.candidates, n * _CANDIDATES_PER_TRIAL)
+        rankings = []
+        if cfg.dense_weight > 0:
+            dense = dict.fromkeys(self._trial_of[row] for row in self._dense(query, candidates, None))
+            rankings.append((cfg.dense_weight, list(dense)))
+        if cfg.sparse_weight > 0:
+            rankings.append((cfg.sparse_weight, self._sparse_trials(query, candidates)))
+        scores: dict[str, float] = {}
+        for weight, ranking in rankings:
+            for rank, trial in enumerate(ranking, start=1):
+                scores[trial] = scores.get(trial, 0.0) + weight / (cfg.rrf_k + rank)
+        return sorted(scores.items(), key=lambda item: -item[1])[:n]
 
     # ------------------------------------------------------------ internals
 
@@ -132,9 +146,21 @@ class Retriever:
             _, ids = index.dense.search(vector[None, :], min(n, index.dense.ntotal))
             return [int(index.dense_rows[i]) for i in ids[0] if i >= 0]
         pos = index.dense_pos[rows]
-        pos = pos[pos >= 0]
-        sims = np.asarray(index.embeddings[pos]) @ vector  # exact over the filtered rows
-        return [int(index.dense_rows[pos[i]]) for i in _top(sims, n)]
+        with_vector, without = rows[pos >= 0], rows[pos < 0]
+        matrix = np.asarray(index.embeddings[pos[pos >= 0]])
+        if 0 < len(without) <= _LAZY_MAX:  # a scoped search: embed the few missing chunks now
+            matrix = np.vstack([matrix, self._lazy_vectors(without)])
+            with_vector = np.concatenate([with_vector, without])
+        sims = matrix @ vector  # exact over the filtered rows
+        return [int(with_vector[i]) for i in _top(sims, n)]
+
+    def _lazy_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Vectors of chunks the build left to BM25 alone, embedded on first use and kept."""
+        todo = [int(r) for r in rows if int(r) not in self._lazy]
+        if todo:
+            vectors = self.embedder.embed([self.index.chunks[r].embed_text for r in todo])
+            self._lazy.update(zip(todo, vectors, strict=True))
+        return np.stack([self._lazy[int(r)] for r in rows]).astype(np.float32)
 
     def _sparse(self, query: str, n: int, rows: np.ndarray | None) -> list[int]:
         ids = self.index.sparse.get_tokens_ids(sparse_tokens(query))
@@ -145,6 +171,15 @@ class Retriever:
             return [int(i) for i in _top(scores, n) if scores[i] > 0]
         sub = scores[rows]
         return [int(rows[i]) for i in _top(sub, n) if sub[i] > 0]
+
+
+    def _sparse_trials(self, query: str, n: int) -> list[str]:
+        bm25 = self.index.trial_sparse
+        ids = bm25.get_tokens_ids(sparse_tokens(query))
+        if not ids:
+            return []
+        scores = bm25.get_scores_from_ids(ids)
+        return [self._trial_ids[i] for i in _top(scores, n) if scores[i] > 0]
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
