@@ -37,6 +37,8 @@ TRIALS = [
     _trial("NCT00000002", "Cord blood cells for liver failure",
            [("Interventions", "1x10E6 cells/kg given via hepatic artery."),
             ("Eligibility", "Ages: 20 to 60 years\nSex: All"),
+            ("Eligibility: Inclusion", "- No hepatic encephalopathy\n- Decompensated liver failure"),
+            ("Eligibility: Exclusion", "- Pregnant or lactating women\n- Active infection"),
             ("Enrollment", "30 participants")],
            min_age="20 Years", max_age="60 Years", sex="All", enrollment=30),
     _trial("NCT00000003", "Fixed dose infusion for uterine scarring",
@@ -110,8 +112,16 @@ def test_which_trials_needs_terms_in_one_sentence(index):
     assert {c.trial_id for c in ans.citations} == {"NCT00000001"}
 
 
+def echo_first_source(messages):
+    """A fake model that restates its first source, citing it."""
+    import re
+
+    m = re.search(r"^\[S1\] \([^)]*\) (.*)$", messages[-1]["content"], re.M)
+    return f"{m.group(1)} [S1]" if m else "NOT FOUND"
+
+
 def test_follow_up_resolves_to_previous_trial(index):
-    a = _assistant(index, ["It tests cord blood cells for liver failure [S1]."])
+    a = _assistant(index, echo_first_source)
     ans = a.converse(["Tell me about the liver failure trial", "What is its upper age limit?"])
     assert "60" in ans.text
     assert {c.trial_id for c in ans.citations} == {"NCT00000002"}
@@ -174,3 +184,16 @@ def test_model_answer_naming_an_unindexed_trial_is_withheld(index):
     a = _assistant(index, ["Lyon University Hospital runs it, like NCT05555555 [S1]."])
     ans = a.ask("Where is the arthritis trial run?")
     assert ans.abstained and "NCT05555555" not in ans.text
+
+
+def test_eligibility_questions_quote_the_criterion(index):
+    gen = ScriptedGenerator(["unused"])
+    idx, emb = index
+    a = Assistant(idx, emb, gen)
+    ans = a.ask("Are pregnant women allowed in the liver failure trial?")
+    assert ans.text.startswith("No") and ans.citations[0].section == "Eligibility: Exclusion"
+    ans = a.ask("Can a patient with hepatic encephalopathy join NCT00000002?")
+    assert ans.text.startswith("No") and ans.citations[0].section == "Eligibility: Inclusion"
+    ans = a.ask("Can someone with decompensated liver failure join NCT00000002?")
+    assert ans.text.startswith("Yes")
+    assert not gen.calls
