@@ -79,6 +79,8 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
     ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),
     ("allocation", re.compile(r"\brandomi[sz]ed\b|\ballocation\b", re.I)),
+    ("intervention_model", re.compile(r"\binterventional? model\b|\b(parallel|crossover|cross-over|factorial) (assignment|design|group)", re.I)),
+    ("primary_purpose", re.compile(r"\bprimary purpose\b", re.I)),
     ("masking", re.compile(r"\bmask(ing|ed)?\b|\bblind(ed|ing)?\b|\bopen[- ]label\b", re.I)),
     ("study_type", re.compile(r"\bstudy type\b|\binterventional or observational\b|\bobservational\b", re.I)),
     ("healthy_volunteers", re.compile(r"\bhealthy volunteers?\b", re.I)),
@@ -98,6 +100,7 @@ STATED_BY: dict[str, list[str]] = {
     "enrollment": ["Enrollment"], "phase": ["Status and phase"], "status": ["Status and phase"],
     "conditions": ["Conditions"], "study_type": ["Study type"], "allocation": ["Allocation"],
     "masking": ["Masking"], "healthy_volunteers": ["Volunteers"],
+    "intervention_model": ["Interventional model"], "primary_purpose": ["Primary purpose"],
 }
 
 
@@ -129,6 +132,8 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
         "completion_date": (lambda: f.completion_date, ["Dates", "Status"], lambda v: f"The completion date of {who} is {v}."),
         "allocation": (lambda: f.allocation, ["Design"], lambda v: f"The allocation of {who} is {v}."),
         "masking": (lambda: f.masking, ["Design"], lambda v: f"The masking of {who} is {v}."),
+        "intervention_model": (lambda: f.intervention_model, ["Design"], lambda v: f"The intervention model of {who} is {v}."),
+        "primary_purpose": (lambda: f.primary_purpose, ["Design"], lambda v: f"The primary purpose of {who} is {v}."),
         "study_type": (lambda: f.study_type, ["Design", "Status"], lambda v: f"{who} is an {v.lower()} study."),
     }
     if intent in simple:
