@@ -286,10 +286,12 @@ def index_corpus(cfg: Config, name: str) -> Result:
         s, rebuilt = _timed(lambda: build_index(trials, path, embedder, settings, progress=False))
         again.append(s)
     chunks = manifest.counts["chunks"]
+    vectors = manifest.counts.get("vectors", chunks)
     build_s = statistics.median(fresh)
     return {
-        "trials": manifest.counts["trials"], "chunks": chunks, "ingest_s": round(ingest_s, 3),
+        "trials": manifest.counts["trials"], "chunks": chunks, "vectors": vectors, "ingest_s": round(ingest_s, 3),
         "fresh": {**_runs(fresh), "chunks_per_s": round(chunks / build_s, 1),
+                  "vectors_per_embed_s": round(vectors / max(manifest.build.get("embed_s", build_s), 1e-9), 1),
                   "with_ingest_s": round(ingest_s + build_s, 3), "stages_s": manifest.build},
         "reindex": {**_runs(again), "reused": rebuilt.counts["reused"], "stages_s": rebuilt.build},
         "target_s": BUILD_TARGET_S.get(name),
@@ -597,12 +599,12 @@ def phase_ivf(cfg: Config) -> Result:
     embedder = _embedder(cfg, flat_settings)
     corpus = _largest(cfg)
     flat = _ensure_index(cfg, corpus, embedder, flat_settings)
-    if len(flat.chunks) < PQ_MIN_VECTORS:
-        return {"status": "skipped", "reason": f"{len(flat.chunks)} chunks: IVF-PQ with 8-bit codes needs {PQ_MIN_VECTORS}+"}
+    if flat.dense.ntotal < PQ_MIN_VECTORS:
+        return {"status": "skipped", "reason": f"{flat.dense.ntotal} vectors: IVF-PQ with 8-bit codes needs {PQ_MIN_VECTORS}+"}
     ivf_path = _index_dir(cfg, f"{corpus}-ivfpq")
     shutil.rmtree(ivf_path, ignore_errors=True)
     shutil.copytree(flat.path, ivf_path)  # the rebuild reuses these embeddings by content hash
-    _log(f"ivf: building IVF-PQ over {len(flat.chunks):,} chunks")
+    _log(f"ivf: building IVF-PQ over {flat.dense.ntotal:,} vectors")
     build_s, manifest = _timed(lambda: build_index(list(flat.trials.values()), ivf_path, embedder,
                                                    ivf_settings, progress=False))
     ivf = load_index(ivf_path, embedder, ivf_settings)
@@ -621,12 +623,12 @@ def phase_ivf(cfg: Config) -> Result:
     hybrid = _hybrid_overlap(Retriever(flat, embedder, flat_settings), Retriever(ivf, embedder, ivf_settings), queries)
     size = {name: (idx.path / "dense.faiss").stat().st_size for name, idx in (("flat", flat), ("ivfpq", ivf))}
     return {
-        "corpus": corpus, "chunks": len(flat.chunks), "queries": len(queries), "params": manifest.dense,
+        "corpus": corpus, "chunks": len(flat.chunks), "vectors": flat.dense.ntotal, "queries": len(queries), "params": manifest.dense,
         "build_s": round(build_s, 2), "build_stages_s": manifest.build, "note": "embeddings reused from the exact index",
         "dense_exact_p50_ms": round(_pct(exact_ms, 50), 3), "dense_ivfpq": sweep,
         "hybrid": hybrid,
         "memory_mib": {name: round(b / 2**20, 2) for name, b in size.items()},
-        "bytes_per_vector": {name: round(b / len(flat.chunks), 1) for name, b in size.items()},
+        "bytes_per_vector": {name: round(b / flat.dense.ntotal, 1) for name, b in size.items()},
     }
 
 

@@ -79,7 +79,7 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
     ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),
     ("allocation", re.compile(r"\brandomi[sz]ed\b|\ballocation\b", re.I)),
-    ("intervention_model", re.compile(r"\binterventional? model\b|\b(parallel|crossover|cross-over|factorial) (assignment|design|group)", re.I)),
+    ("intervention_model", re.compile(r"\bintervention(al)? model\b|\b(parallel|crossover|cross-over|factorial) (assignment|design|group)", re.I)),
     ("primary_purpose", re.compile(r"\bprimary purpose\b", re.I)),
     ("masking", re.compile(r"\bmask(ing|ed)?\b|\bblind(ed|ing)?\b|\bopen[- ]label\b", re.I)),
     ("study_type", re.compile(r"\bstudy type\b|\binterventional or observational\b|\bobservational\b", re.I)),
