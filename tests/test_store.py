@@ -153,13 +153,19 @@ def test_reindex_reuses_embeddings(built: Path) -> None:
 def test_large_corpus_embeds_only_dense_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "DENSE_ALL_UP_TO", 3)
     out = tmp_path / "big"
-    manifest = build_index(tiny_corpus(), out, EMBEDDER, Settings(), progress=False)
+    build_index(tiny_corpus(), out, EMBEDDER, Settings(), progress=False)
+    counting = CountingEmbedder()
+    manifest = build_index(tiny_corpus(), out, counting, Settings(), progress=False)
+    assert counting.embedded == 0 and manifest.counts["reused"] == manifest.counts["vectors"]
     index = load_index(out, EMBEDDER, Settings())
     dense = {index.chunks[r].section.split(":")[0] for r in index.dense_rows}
     assert "Locations" not in dense and {"Title", "Summary"} <= dense
     assert manifest.counts["vectors"] < manifest.counts["chunks"]
     hits = Retriever(index, EMBEDDER, Settings()).search("asthma trial locations", 2)
     assert (hits[0].chunk.trial_id, hits[0].chunk.section) == ("NCT00000001", "Locations")
+    dense_only = Retriever(index, EMBEDDER, Settings(retrieval={"sparse_weight": 0.0}))
+    scoped = dense_only.search("Lakeside Medical Center in Riverton", 1, trial_ids=["NCT00000002"])
+    assert scoped[0].chunk.section == "Locations"  # embedded on the spot for a scoped search
 
 
 def test_ensure_index_builds_from_seeds(seeds_dir: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from trialqa import prompts
 from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
-from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, split_sentences, support
+from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, sentences, split_sentences, support
 from trialqa.fields_qa import (
     ELIGIBILITY_Q_RE, STATED_BY, Claim, answer_field, answer_section, eligibility_check, field_intent, section_intent,
 )
@@ -28,7 +28,8 @@ from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
 PROMPT_QUESTION_TOKENS = 300
 EVIDENCE_TOKENS = 280
-EVIDENCE_CHUNKS = 16
+EVIDENCE_CHUNKS = 60  # for a scoped question: every chunk of the trial, in practice
+EVIDENCE_CANDIDATES = 160
 EVIDENCE_SENTENCES = 6
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
@@ -267,9 +268,10 @@ class Assistant:
     def _evidence(self, q: Query, hits, scope: list[str] | None) -> list[Sentence]:
         """Sentences from the retrieved chunks, ranked by meaning (dense similarity to the
         question), shared terms and section hints; the best few go to the model."""
-        cands: list[tuple[int, Sentence]] = []
+        hints = [h.split(":")[0] for h in q.section_hints]
+        cands: list[tuple[int, int, Sentence]] = []
         seen: set[tuple[str, str]] = set()
-        for rank, hit in enumerate(hits[:EVIDENCE_CHUNKS]):
+        for rank, hit in enumerate(hits):
             c = hit.chunk
             parts = split_sentences(c.text)
             for j, text in enumerate(parts):
@@ -278,19 +280,26 @@ class Assistant:
                 if j + 1 < len(parts) and CONTINUES_RE.match(parts[j + 1]):  # keep the thought whole
                     text = f"{text} {parts[j + 1]}"
                 seen.add((c.trial_id, text))
-                cands.append((rank, Sentence(c.trial_id, c.section, text, j)))
+                s = Sentence(c.trial_id, c.section, text, j)
+                overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
+                if rank < 8 or overlap or c.section.split(":")[0] in hints:
+                    cands.append((rank, overlap, s))
+        cands = cands[:EVIDENCE_CANDIDATES]
         if not cands:
             return []
-        vecs = self.embedder.embed([q.text] + [s.text for _, s in cands])
+        vecs = self.embedder.embed([q.text] + [s.text for _, _, s in cands])
         sims = vecs[1:] @ vecs[0]
-        hints = [h.split(":")[0] for h in q.section_hints]
         scored = []
-        for (rank, s), sim in zip(cands, sims):
-            overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
+        for (rank, overlap, s), sim in zip(cands, sims):
             hint = 1.0 if s.section.split(":")[0] in hints else 0.0
-            scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.03 * rank, s))
+            scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.02 * min(rank, 20), s))
         scored.sort(key=lambda x: -x[0])
-        return [s for _, s in scored[:EVIDENCE_SENTENCES]]
+        best = [s for _, s in scored[:EVIDENCE_SENTENCES]]
+        if scope and len(scope) == 1:  # name the trial: its title gives the model context
+            title = next((s for s in sentences(self.index.trials[scope[0]]) if s.section == "Title"), None)
+            if title and all(b.text != title.text for b in best):
+                best = [title, *best[: EVIDENCE_SENTENCES - 1]]
+        return best
 
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
                   notes: list[str]) -> Iterator[str | Answer]:

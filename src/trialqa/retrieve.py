@@ -2,8 +2,14 @@
 
     fused(c) = dense_weight / (rrf_k + rank_dense(c)) + sparse_weight / (rrf_k + rank_sparse(c))
 
-Each side contributes its best `candidates` chunks; ranks start at 1. Queries of any length work: the dense
-side embeds long queries window by window (`embed_long`), the sparse side scores every term.
+Each side contributes its best `candidates` chunks; ranks start at 1. Queries of any
+length work: the dense side embeds long queries window by window (`embed_long`), the
+sparse side scores every term. In a large index only some sections have stored vectors
+(see `store.DENSE_SECTIONS`); their other chunks compete on BM25 with their trial's
+dense rank, and a search scoped to a few trials embeds them on the spot.
+
+`rank_trials` ranks whole trials (TREC patient-to-trial): RRF of the trials' best chunk
+vectors and BM25 over whole trials.
 """
 
 from __future__ import annotations

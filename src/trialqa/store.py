@@ -298,15 +298,16 @@ def _previous_vectors(out: Path, embedder: Embedder) -> dict[str, np.ndarray]:
         manifest = _read_manifest(out)
         if manifest.embedder_id != embedder.id or manifest.embedder_dim != embedder.dim:
             return {}
-        for rel in ("chunks.jsonl", "embeddings.npy"):
+        for rel in ("chunks.jsonl", "embeddings.npy", "dense_rows.npy"):
             _verify_file(out, rel, manifest.files.get(rel))
         vectors = np.load(out / "embeddings.npy")
+        rows = np.load(out / "dense_rows.npy")
         chunks = _read_chunks(out / "chunks.jsonl")
     except (IndexNotFound, IndexCorrupt, IndexMismatch, OSError, ValueError):
         return {}
-    if len(chunks) != len(vectors):
+    if len(rows) != len(vectors) or (len(rows) and rows.max() >= len(chunks)):
         return {}
-    return {_text_key(c.embed_text): vectors[i] for i, c in enumerate(chunks)}
+    return {_text_key(chunks[row].embed_text): vectors[i] for i, row in enumerate(rows)}
 
 
 def _write_dense(directory: Path, vectors: np.ndarray, kind: str) -> dict[str, Any]:
