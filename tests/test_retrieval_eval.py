@@ -76,7 +76,8 @@ def test_gold_recall(index: Index, tmp_path: Path) -> None:
         {"id": "b", "turns": ["Tell me about the knee exercise study", "Who runs it?"], "expect_trials": ["NCT00000004"]},
         {"id": "c", "question": "no expectation", "expect_trials": []},
         {"id": "d", "question": "asthma", "expect_docs": ["NCT00000001"], "expect_trials": ["NCT99999999"]},
+        {"id": "e", "question": "Does NCT00000003 use insulin glargine weekly?", "expect_trials": ["NCT00000003"]},
     ]) + "\n")
     report = gold_recall(gold, Retriever(index, EMBEDDER, Settings()), k=1)
-    assert report["cases"] == 3 and report["recall@1"] == pytest.approx((1 + 1 + 0.5) / 3, abs=1e-4)
+    assert report["cases"] == 4 and report["recall@1"] == pytest.approx((1 + 1 + 0.5 + 1) / 4, abs=1e-4)
     assert report["missed"] == ["d"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,16 @@ def test_interrupted_build_keeps_old_index(built: Path, monkeypatch: pytest.Monk
     index = load_index(built, EMBEDDER, Settings())
     assert len(index.trials) == 4
     assert sorted(p.name for p in built.parent.iterdir()) == ["tiny"]  # no temp dirs left behind
+
+
+def test_leftovers_of_a_killed_build_are_removed(built: Path) -> None:
+    dead = built.parent / ".tiny.tmp-999999999-abc123"
+    dead.mkdir()
+    (dead / "chunks.jsonl").write_text("partial")
+    mine = built.parent / f".tiny.tmp-{os.getpid()}-xyz789"  # a live process's build stays
+    mine.mkdir()
+    build_index(tiny_corpus(), built, EMBEDDER, Settings(), progress=False)
+    assert not dead.exists() and mine.exists()
 
 
 def test_reindex_reuses_embeddings(built: Path) -> None:

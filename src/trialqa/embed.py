@@ -151,15 +151,28 @@ class SentenceTransformerEmbedder:
         return out or [text]
 
     def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
-        vecs = self._model.encode(
-            texts, batch_size=_BATCH, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
+        """Normalised vectors; a query-sized input runs on one thread (see `_SMALL`)."""
+        import torch
+
+        threads = torch.get_num_threads()
+        if len(texts) <= _SMALL:
+            torch.set_num_threads(1)
+        try:
+            vecs = self._model.encode(
+                texts, batch_size=_BATCH, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
+        finally:
+            torch.set_num_threads(threads)
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
 
 #: Texts per forward pass; measured on 2 cores, 16-32 beat 64 by a few percent.
 _BATCH = 32
+#: Inputs of at most this many texts (a query, its windows) run on one torch thread: on a
+#: busy 2-core machine the OpenMP barriers between two threads cost ~0.5 s per query
+#: (measured 480 ms vs 14 ms for a short question), and one thread is fast enough.
+_SMALL = 8
 
 
 def _untruncated(tokenizer) -> object | None:

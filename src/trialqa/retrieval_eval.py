@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from trialqa.settings import Settings, get_settings
 from trialqa.store import Index, trial_text
 
 COHORTS = ("sigir", "trec_2021", "trec_2022")
+_NCT = re.compile(r"\bNCT\d{8}\b")
 BENCHMARK = Path("benchmarks/trec-patient-trials")
 
 
@@ -124,9 +126,11 @@ def evaluate(
 
 
 def gold_recall(gold: Path, retriever: Retriever, k: int | None = None) -> dict[str, Any]:
-    """Mean recall@k of each gold case's expected trials (expect_trials + expect_docs).
+    """Mean recall of each gold case's expected trials (expect_trials + expect_docs) among the
+    trials of the top `k` trial-diverse hits, as the answering stage retrieves them.
 
-    A multi-turn case is searched with all its user turns joined.
+    A multi-turn case is searched with all its user turns joined; a question naming NCT
+    ids of indexed trials is scoped to them (the `trial_ids` contract of `search`).
     """
     k = k or retriever.settings.retrieval.k
     by_doc = {t.doc_id: t.trial_id for t in retriever.index.trials.values()}
@@ -140,7 +144,9 @@ def gold_recall(gold: Path, retriever: Retriever, k: int | None = None) -> dict[
             if not expected:
                 continue
             query = case.get("question") or " ".join(case.get("turns", []))
-            found = {t for t, _ in retriever.rank_trials(query, k)}
+            named = [t for t in dict.fromkeys(_NCT.findall(query)) if t in retriever.index.trials]
+            hits = retriever.search(query, k, diverse=True, trial_ids=named or None)
+            found = {h.chunk.trial_id for h in hits}
             recalls[case.get("id", f"line {number}")] = len(found & expected) / len(expected)
     return {"k": k, "cases": len(recalls), f"recall@{k}": round(_mean(list(recalls.values())), 4),
             "missed": sorted(c for c, r in recalls.items() if r < 1.0)}

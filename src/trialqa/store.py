@@ -12,10 +12,12 @@
       bm25_trials/      the bm25s index over whole trials (title + every section), for
                         ranking trials by long queries such as patient notes
 
-Every chunk is in BM25. In a large corpus only the sections that say what a trial is
-about and whom it is for get dense vectors: on two CPU cores the embedder manages about
-4,500 word pieces a second, so embedding every Locations, Dates or Results chunk would
-triple the build time for sections that are looked up by name, place or number anyway.
+Every chunk is in BM25. A small corpus (up to DENSE_ALL_UP_TO chunks, e.g. the seeds)
+gets a dense vector for every chunk. In a large one only the sections that say what a
+trial is about (DENSE_SECTIONS) are embedded at build time: on two CPU cores the
+embedder manages about 4,700 word pieces a second, and embedding all 5.3 M word pieces
+of the 2,000 XML records would take 19 minutes instead of 2; the other chunks are found
+by BM25 and embedded on first use when a search is scoped to their trial (retrieve.py).
 
 A build is written to a temporary directory beside the target and renamed into place,
 so an interrupted build leaves the previous index usable.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -55,8 +56,9 @@ SPARSE_TOKENIZER = "lower-alnum-nostem-stopwords-v1"
 _TOKEN = re.compile(r"[a-z0-9]+")
 _EMBED_BATCH = 256
 #: Sections with dense vectors in a large corpus (a section "X: Y" counts as "X"): what
-#: the trial is about. Measured on the 2,000 XML records, these take 1/6 of the word
-#: pieces of all chunks and keep nDCG@10 on the TREC cohorts at 1.0-1.5x plain BM25.
+#: the trial is about. On the 2,000 XML records these are 1/10 of the chunks and 1/9 of
+#: the word pieces, and TREC nDCG@10 stays at 1.0-1.5x plain BM25 (the 9 content sections,
+#: 4x the cost, scored 1.2-1.5x).
 DENSE_SECTIONS = ("Title", "Summary")
 #: Corpora with at most this many chunks get a dense vector for every chunk.
 DENSE_ALL_UP_TO = 5_000
@@ -178,9 +180,12 @@ def build_index(
     out.parent.mkdir(parents=True, exist_ok=True)
     params = index_params(embedder, settings)
     timings: dict[str, float] = {}
+    content_hash = corpus_hash(trials)
     with _progress(progress) as bar:
         t0 = time.perf_counter()
-        chunks = _chunk_with_progress(trials, embedder, params["chunker"]["max_tokens"], bar)
+        chunks = _previous_chunks(out, embedder, params["chunker"], content_hash)
+        if chunks is None:
+            chunks = _chunk_with_progress(trials, embedder, params["chunker"]["max_tokens"], bar)
         timings["chunk_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         sections = dense_sections(len(chunks))
@@ -188,7 +193,8 @@ def build_index(
         vectors, reused = _embed_reusing([chunks[r] for r in rows], out, embedder, bar)
         timings["embed_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        _remove_leftovers(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
         try:
             dense_params = _write_dense(tmp, vectors, dense_kind(settings, len(chunks)))
             dense_params["sections"] = sections
@@ -208,7 +214,7 @@ def build_index(
                 chunker=params["chunker"],
                 dense=dense_params,
                 sparse=params["sparse"],
-                corpus_hash=corpus_hash(trials),
+                corpus_hash=content_hash,
                 counts={
                     "trials": len(trials), "chunks": len(chunks), "vectors": len(rows),
                     "embedded": len(rows) - reused, "reused": reused,
@@ -290,6 +296,19 @@ def _embed_reusing(chunks: list[Chunk], out: Path, embedder: Embedder, bar: Any)
         if bar:
             bar.advance(task, len(rows))
     return vectors, len(texts) - len(todo)
+
+
+def _previous_chunks(out: Path, embedder: Embedder, chunker: dict[str, int], content_hash: str) -> list[Chunk] | None:
+    """The chunks of the index at `out` if it was built from the same trials, chunker and tokenizer."""
+    try:
+        manifest = _read_manifest(out)
+        built_by = (manifest.trialqa_version, manifest.format_version, manifest.embedder_id)
+        if (manifest.corpus_hash, manifest.chunker, built_by) != (content_hash, chunker, (__version__, FORMAT_VERSION, embedder.id)):
+            return None
+        _verify_file(out, "chunks.jsonl", manifest.files.get("chunks.jsonl"))
+        return _read_chunks(out / "chunks.jsonl")
+    except (IndexNotFound, IndexCorrupt, OSError, ValueError):
+        return None
 
 
 def _previous_vectors(out: Path, embedder: Embedder) -> dict[str, np.ndarray]:
@@ -380,11 +399,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _remove_leftovers(out: Path) -> None:
+    """Delete temporary directories of builds whose process died (killed, power loss)."""
+    for leftover in out.parent.glob(f".{out.name}.*-*-*"):
+        match = re.fullmatch(rf"\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)-\w+", leftover.name)
+        if match and leftover.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Rename the finished build to `out`; the old index is removed only after that worked."""
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent)) / "index"
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent)) / "index"
         os.replace(out, old)
     try:
         os.replace(tmp, out)
