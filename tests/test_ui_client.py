@@ -61,7 +61,8 @@ def real_assistant(tmp_dir: Path):
     from trialqa.assistant import Assistant
     from trialqa.settings import Settings
 
-    return Assistant.from_settings(tmp_dir / "seeds", settings=Settings(seeds=ROOT / "seeds"))
+    # the default index of these settings is built from the seeds when missing
+    return Assistant.from_settings(settings=Settings(index=tmp_dir / "seeds", seeds=ROOT / "seeds"))
 
 
 @pytest.fixture(scope="module")
