@@ -135,6 +135,9 @@ class Assistant:
         self.last_retrieved = list(dict.fromkeys(h.chunk.trial_id for h in hits))
         if not q.is_list:
             target = self._single_target(q, scope, hits)
+            if target is None and not scope and _last_trials(history):
+                scope = _last_trials(history)  # nothing points elsewhere: stay on the conversation's trial
+                target = scope[0] if len(scope) == 1 else None
             if target and ELIGIBILITY_Q_RE.search(question):
                 trial = self.index.trials[target]
                 condition = [g for g in q.groups if not self._identifies(trial, g)]
@@ -178,7 +181,10 @@ class Assistant:
             why = f"no indexed trial mentions {', '.join(repr(m) for m in missing[:3])}."
             yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
             return
-        yield from self._generate(q, question, scope, hits, t0, t_ret, notes)
+        for event in self._generate(q, question, scope, hits, t0, t_ret, notes):
+            if isinstance(event, Answer) and not event.trials and scope and len(scope) == 1:
+                event.trials = list(scope)  # the conversation stays on the trial it was about
+            yield event
 
     # -- scope -----------------------------------------------------------------------
 
