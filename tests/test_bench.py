@@ -91,6 +91,17 @@ def test_missing_shared_data_is_a_status_not_a_crash(tmp_path):
     assert result["status"] == "missing" and "TRIALQA_SHARED" in result["reason"]
 
 
+def test_only_some_phases_updates_an_existing_report(tmp_path):
+    cfg = _config(tmp_path, phases=("ingest",))
+    cfg.out.parent.mkdir(parents=True)
+    cfg.out.write_text(json.dumps({"ask": {"all": {"total_p50_s": 4.2}}, "meta": {"commit": "old"}}))
+    report = bench.run(cfg)
+    assert report["ask"] == {"all": {"total_p50_s": 4.2}}
+    assert report["ingest"]["trials"] == 5 and report["ingest"]["measured_at"]
+    assert report["meta"]["phases_run"] == ["ingest"]
+    assert {r["figure"]: r["value"] for r in report["targets"]}["ask total p50 warm (s)"] == 4.2
+
+
 def test_unknown_phase_is_a_usage_error():
     result = CliRunner().invoke(bench.main, ["--only", "ingest,nope"])
     assert result.exit_code == 2 and "nope" in result.output

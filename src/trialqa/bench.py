@@ -14,9 +14,10 @@ Phases, in this order, each in a fresh process so that its peak RSS is its own:
     ivf     IVF-PQ against exact search on the largest index: recall@10, memory, latency
 
 Each figure is the median of several runs; the big index builds run once (the JSON says so).
-A fresh build stopped at its deadline (twice its target) is reported as a miss and the
-index cached by an earlier run is kept; "the largest index" is the 6,786-record one when it
-exists, else the 2,000-record one. Indexes and the unpacked extra corpus live under
+Once an index is cached, a fresh build of it stopped at its deadline (twice its target) is
+reported as a miss and the cached index is kept; "the largest index" is the 6,786-record
+one when it exists, else the 2,000-record one. `--only` with some phases updates those
+phases in an existing report and keeps the others (each phase says when it was measured). Indexes and the unpacked extra corpus live under
 $TRIALQA_HOME/bench, never in the repository.
 `--quick` uses the seeds only with fewer runs; `--fakes` swaps in HashingEmbedder and
 ScriptedGenerator to check the plumbing (its figures mean nothing).
@@ -308,11 +309,9 @@ def _cached(cfg: Config, name: str) -> bool:
 
 
 def _deadline(cfg: Config, name: str) -> float | None:
-    """A fresh build's deadline; none for the 2,000-record index that TREC needs when no
-    earlier build is cached (the 6,786 figures can fall back to the 2,000-record index)."""
-    if name == "xml2000" and "trec" in cfg.phases and not _cached(cfg, name):
-        return None
-    return cfg.build_timeout(name)
+    """A fresh build's deadline, only when an earlier index of the corpus is cached: the
+    first build must finish, since the search, TREC and IVF phases need it."""
+    return cfg.build_timeout(name) if _cached(cfg, name) else None
 
 
 def _largest(cfg: Config) -> str:
@@ -740,7 +739,7 @@ def _meta(cfg: Config) -> Result:
     except OSError:
         commit = None
     return {
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+        "created_at": _now(), "commit": commit, "phases_run": list(cfg.phases),
         "quick": cfg.quick, "fakes": cfg.fakes, "repeats": cfg.repeats, "ask_passes": cfg.ask_passes,
         "cpus": os.cpu_count(), "load_avg_at_start": [round(v, 2) for v in os.getloadavg()],
         "python": platform.python_version(), "llm": settings.llm.model_dump(),
@@ -749,8 +748,12 @@ def _meta(cfg: Config) -> Result:
 
 
 def run(cfg: Config) -> Result:
-    """Run the chosen phases in order and return the whole report (also written to cfg.out)."""
-    report: Result = {"meta": _meta(cfg)}
+    """Run the chosen phases in order and return the whole report (also written to cfg.out).
+
+    With a subset of the phases, the other phases' figures are kept from the report at cfg.out.
+    """
+    report: Result = _previous(cfg.out) if set(cfg.phases) < set(PHASES) else {}
+    report["meta"] = _meta(cfg)
     t0 = time.perf_counter()
     for name in PHASES:
         if name not in cfg.phases:
@@ -758,12 +761,26 @@ def run(cfg: Config) -> Result:
         _log(f"phase {name}")
         started = time.perf_counter()
         report[name] = RUNNERS[name](cfg)
-        report[name]["wall_s"] = round(time.perf_counter() - started, 1)
-        report[name]["load_avg_after"] = [round(v, 2) for v in os.getloadavg()]  # shared cores: context
+        report[name].update(measured_at=_now(), commit=report["meta"]["commit"],
+                            wall_s=round(time.perf_counter() - started, 1),
+                            load_avg_after=[round(v, 2) for v in os.getloadavg()])  # shared cores: context
         report["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
         report["targets"] = targets(report)
         _write(cfg.out, report)
     return report
+
+
+def _previous(path: Path) -> Result:
+    """The phases of an earlier report at `path` (none when it is missing or unreadable)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in old.items() if k in PHASES and isinstance(v, dict)} if isinstance(old, dict) else {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _write(path: Path, report: Result) -> None:
@@ -873,7 +890,8 @@ def _fmt(value: Any) -> str:
 @click.option("--quick", is_flag=True, help="Seeds only, fewer runs (development and smoke test).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/bench.json"),
               show_default=True, help="Where the JSON report goes (profile-ask.txt goes beside it).")
-@click.option("--only", default=",".join(PHASES), show_default=True, help="Comma-separated phases to run.")
+@click.option("--only", default=",".join(PHASES), show_default=True,
+              help="Comma-separated phases to run; the other phases' figures are kept from the report at --out.")
 @click.option("--repeats", type=click.IntRange(1, 20), help="Runs per figure (default 3, or 2 with --quick).")
 @click.option("--fakes", is_flag=True, help="HashingEmbedder and ScriptedGenerator: checks the plumbing only.")
 def main(quick: bool, out: Path, only: str, repeats: int | None, fakes: bool) -> None:
