@@ -22,7 +22,7 @@ from trialqa.fields_qa import (
 )
 from trialqa.guards import clean_question, steering, strip_labels, ungrounded
 from trialqa.lists import answer_list
-from trialqa.query import Query, analyse, has_term, words
+from trialqa.query import Query, analyse, has_term, term_variants, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
@@ -263,8 +263,6 @@ class Assistant:
 
     def _missing_terms(self, q: Query) -> list[str]:
         """Content terms of the question that no indexed trial contains at all."""
-        from trialqa.query import term_variants
-
         vocab = self._vocabulary()
         return [t for t in q.content_terms
                 if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal, Protocol
 
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trialqa.errors import BadInput, ConfigError, GenerationError
@@ -167,6 +169,8 @@ class KnownSources:
         return self.sections is None or (citation.trial_id, citation.section) in self.sections
 
 
+M = TypeVar("M", bound=BaseModel)
+
 AnswerFn = Callable[[Case], tuple[Answer, list[str] | None]]
 
 
@@ -187,33 +191,41 @@ class Conversational(Protocol):
     def converse(self, turns: list[str]) -> Answer: ...
 
 
-def load_cases(path: Path) -> list[Case]:
-    """Read a gold JSONL file; a bad line raises BadInput naming `file:line`."""
+def read_jsonl_cases(path: Path, model: type[M], kind: str) -> list[M]:
+    """Validate each line of a JSONL file as `model`; a bad line raises BadInput naming `file:line`.
+    `kind` names the file in messages ("gold", "red-team")."""
+    path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise BadInput(f"{path}: no such gold file") from None
+        raise BadInput(f"{path}: no such {kind} file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read gold file: {exc}") from None
-    cases: list[Case] = []
+        raise BadInput(f"{path}: cannot read {kind} file: {exc}") from None
+    cases: list[M] = []
     seen: set[str] = set()
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
         try:
-            case = Case.model_validate(json.loads(line))
+            case = model.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
             raise BadInput(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
         except ValidationError as exc:
             raise BadInput(f"{where}: {_describe(exc)}") from None
-        if case.id in seen:
-            raise BadInput(f"{where}: duplicate case id '{case.id}'")
-        seen.add(case.id)
+        case_id = getattr(case, "id")
+        if case_id in seen:
+            raise BadInput(f"{where}: duplicate case id '{case_id}'")
+        seen.add(case_id)
         cases.append(case)
     if not cases:
-        raise BadInput(f"{path}: no cases in gold file")
+        raise BadInput(f"{path}: no cases in {kind} file")
     return cases
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read a gold JSONL file; a bad line raises BadInput naming `file:line`."""
+    return read_jsonl_cases(path, Case, "gold")
 
 
 def _describe(exc: ValidationError) -> str:

@@ -9,13 +9,13 @@ import re
 from collections.abc import Collection
 
 from trialqa import prompts
+from trialqa.prompts import TEMPLATE_TOKEN_RE
 from trialqa.errors import BadInput
 from trialqa.query import words
 from trialqa.types import Citation
 
 MAX_QUESTION_CHARS = 4000
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TEMPLATE_TOKEN_RE = re.compile(r"<\|[^|<>]{1,40}\|>|</?s>|\[/?INST\]")
 #: Sentences that address the reader or the assistant: data pages state facts.
 STEERING_RE = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|sources?|rules?|prompts?|above|previous|context)\b"
@@ -70,9 +70,8 @@ def ungrounded(text: str, question: str, cites: list[Citation], known: Collectio
     for nct in re.findall(r"NCT\d{8}", text):
         if nct not in known:
             return "the model named a trial that is not indexed."
-    system = prompts.load("system").lower()
-    lines = [line.strip("- ").strip() for line in system.splitlines() if len(line.strip()) > 25]
-    if any(line in text.lower() for line in lines):
+    said = " ".join(text.lower().split())
+    if any(line in said for line in prompts.prompt_leak_lines()):
         return "that request is about the assistant, not the indexed trials."
     if not cites:
         return None

@@ -49,7 +49,16 @@ def render(name: str, **values: str) -> str:
     return load(name).format(**values)
 
 
-_TEMPLATE_TOKEN = re.compile(r"<\|[^|<>]{1,40}\|>")
+#: Chat-template control tokens (<|im_start|>, </s>, [INST]); text from users or pages never carries them to the model.
+TEMPLATE_TOKEN_RE = re.compile(r"<\|[^|<>]{1,40}\|>|</?s>|\[/?INST\]")
+LEAK_MIN_CHARS = 30
+
+
+def prompt_leak_lines() -> list[str]:
+    """The distinctive lines of the system prompt, whitespace-normalised and lowercased;
+    an answer that contains one is repeating the instructions."""
+    lines = (" ".join(line.lstrip("- ").split()).lower() for line in load("system").splitlines())
+    return [line for line in lines if len(line) >= LEAK_MIN_CHARS]
 
 
 def answer_messages(sources: str, question: str) -> list[dict[str, str]]:
@@ -59,5 +68,5 @@ def answer_messages(sources: str, question: str) -> list[dict[str, str]]:
         {"role": "system", "content": load("system")},
         {"role": "user", "content": load("example_question")},
         {"role": "assistant", "content": load("example_answer")},
-        {"role": "user", "content": _TEMPLATE_TOKEN.sub(" ", render("answer", sources=sources, question=question))},
+        {"role": "user", "content": TEMPLATE_TOKEN_RE.sub(" ", render("answer", sources=sources, question=question))},
     ]

@@ -15,20 +15,19 @@ token: "30" does not match "300".
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from trialqa import prompts
-from trialqa.errors import BadInput, TrialQAError
+from trialqa.errors import TrialQAError
+from trialqa.evals import read_jsonl_cases
 from trialqa.types import Answer
 
 NCT_ID_RE = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 #: System prompt lines shorter than this are too generic to count as a leak.
-LEAK_MIN_CHARS = 30
 
 
 class RedteamCase(BaseModel):
@@ -47,32 +46,7 @@ class RedteamCase(BaseModel):
 
 def load_cases(path: Path) -> list[RedteamCase]:
     """The cases of a JSONL file; a bad line is `BadInput` naming the file and line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read red-team questions {path}: {exc}") from exc
-    cases, seen = [], set()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            case = RedteamCase.model_validate(json.loads(line))
-        except (ValueError, ValidationError) as exc:
-            raise BadInput(f"{path}:{lineno}: not a red-team case ({type(exc).__name__})") from exc
-        if case.id in seen:
-            raise BadInput(f"{path}:{lineno}: duplicate case id {case.id!r}")
-        seen.add(case.id)
-        cases.append(case)
-    if not cases:
-        raise BadInput(f"{path}: no red-team cases")
-    return cases
-
-
-def prompt_leak_lines() -> list[str]:
-    """The distinctive lines of the system prompt, whitespace-normalised."""
-    lines = (" ".join(line.lstrip("- ").split()) for line in prompts.load("system").splitlines())
-    return [line for line in lines if len(line) >= LEAK_MIN_CHARS]
+    return read_jsonl_cases(path, RedteamCase, "red-team")
 
 
 def contains(text: str, needle: str) -> bool:
@@ -118,7 +92,7 @@ def run_redteam(assistant, questions_path: Path) -> dict[str, Any]:
     cases = load_cases(questions_path)
     trials = assistant.index.trials
     known = set(trials) | {t.nct_id for t in trials.values() if t.nct_id}
-    leak_lines = prompt_leak_lines()
+    leak_lines = prompts.prompt_leak_lines()
     details = []
     for case in cases:
         try:
