@@ -116,7 +116,7 @@ def echo_first_source(messages):
     """A fake model that restates its first source, citing it."""
     import re
 
-    m = re.search(r"^\[S1\] \([^)]*\) (.*)$", messages[-1]["content"], re.M)
+    m = re.search(r"^\[S1\] [A-Z][\w ]*?: (.*)$", messages[-1]["content"], re.M)
     return f"{m.group(1)} [S1]" if m else "NOT FOUND"
 
 

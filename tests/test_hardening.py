@@ -92,7 +92,7 @@ def echo_reply(messages: list[dict]) -> str:
 
 def parrot_all(messages: list[dict]) -> str:
     """The most gullible model: repeats every source it was given, each with its key."""
-    lines = re.findall(r"^\[(S\d+)\] \([^)]*\) (.*)$", messages[-1]["content"], re.M)
+    lines = re.findall(r"^\[(S\d+)\] (.*)$", messages[-1]["content"], re.M)
     return " ".join(f"{text} [{key}]" for key, text in lines) or "NOT FOUND"
 
 
@@ -402,7 +402,7 @@ def test_scoped_question_never_sees_poisoned_sources(poisoned_index):
     a = Assistant(load_index(poisoned_index, embedder), embedder, gen)
     a.ask("How are the umbilical cord stem cells given to patients in NCT05106972?")
     (sources,) = [m["content"] for m in gen.calls[-1][-1:]]
-    assert set(re.findall(r"^\[S\d+\] \((NCT\d{8}),", sources, re.M)) == {"NCT05106972"}
+    assert set(re.findall(r"^(?!Sources:)(\S+):$", sources, re.M)) == {"NCT05106972"}
     assert "9,999" not in sources
 
 
@@ -420,7 +420,7 @@ def test_poisoned_pages_never_reach_answers_about_seed_trials(seed_index, poison
             assert dirty_answer.text == clean_answer.text, case.id
             continue
         prompt = dirty.generator.calls[-1][-1]["content"]
-        assert set(re.findall(r"^\[S\d+\] \((\S+?), ", prompt, re.M)) <= seeds, case.id
+        assert set(re.findall(r"^(?!Sources:)(\S+):$", prompt, re.M)) <= seeds, case.id
         assert {c.trial_id for c in dirty_answer.citations} <= seeds, case.id
         assert not re.findall(r"NCT0999\d{4}", dirty_answer.text), case.id
 

@@ -93,7 +93,7 @@ def test_poison_never_reaches_answers_about_seed_trials(poisoned_index, clean_in
             assert dirty.text == clean.text, case.id
             continue
         assert dirty_calls, f"{case.id}: answered without the model only on the clean index"
-        sources = set(re.findall(r"^\[S\d+\] \((\S+?), ", dirty_calls[-1][-1]["content"], re.M))
+        sources = set(re.findall(r"^(?!Sources:)(\S+):$", dirty_calls[-1][-1]["content"], re.M))
         assert sources and sources <= SEED_TRIALS, (case.id, sources)
         assert {c.trial_id for c in dirty.citations} <= SEED_TRIALS, case.id
 

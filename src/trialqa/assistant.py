@@ -319,17 +319,7 @@ class Assistant:
             notes.append(f"question trimmed to about {PROMPT_QUESTION_TOKENS} tokens for the model")
         fixed = sum(gen.count_tokens(m["content"]) for m in prompts.answer_messages("", ""))
         budget = min(EVIDENCE_TOKENS, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
-        lines, used = [], 0
-        for s in evidence:
-            trial = self.index.trials[s.trial_id]
-            line = f"[{{key}}] ({trial.nct_id or trial.doc_id}, {s.section}) {s.text}"
-            cost = gen.count_tokens(line) + 2
-            if used + cost > budget and lines:
-                continue
-            key = book.add(s)
-            lines.append(line.format(key=key))
-            used += cost
-        messages = prompts.answer_messages("\n".join(lines), question)
+        messages = prompts.answer_messages(self._sources_block(evidence, book, gen, budget), question)
         first: float | None = None
         raw, shown = "", []
         released = suppressed = False
@@ -368,6 +358,28 @@ class Assistant:
         if "".join(shown).strip() != text:
             answer.notes.append("answer text was normalised after streaming")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
+
+    def _sources_block(self, evidence: list[Sentence], book: SourceBook, gen, budget: int) -> str:
+        """The numbered sources, grouped under one header per trial (a trial id costs about
+        ten prompt tokens, so it is written once); within the token budget, best first."""
+        kept, used = [], 0
+        for s in evidence:
+            cost = gen.count_tokens(f"[S9] {s.section}: {s.text}") + 2
+            if all(k.trial_id != s.trial_id for k in kept):
+                trial = self.index.trials[s.trial_id]
+                cost += gen.count_tokens(f"{trial.nct_id or trial.doc_id}:") + 1
+            if used + cost > budget and kept:
+                continue
+            kept.append(s)
+            used += cost
+        order = list(dict.fromkeys(s.trial_id for s in kept))
+        lines = []
+        for tid in order:
+            trial = self.index.trials[tid]
+            lines.append(f"{trial.nct_id or trial.doc_id}:")
+            for s in (s for s in kept if s.trial_id == tid):
+                lines.append(f"[{book.add(s)}] {s.section}: {s.text}")
+        return "\n".join(lines)
 
     def _attribute(self, text: str, book: SourceBook) -> list[Citation]:
         """Tie an answer that named no key to the source sharing most of its words (or nothing)."""
