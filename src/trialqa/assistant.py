@@ -27,10 +27,8 @@ from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, Citation, Timings, Trial, Turn
 
 PROMPT_QUESTION_TOKENS = 300
-EVIDENCE_TOKENS = 280
 EVIDENCE_CHUNKS = 60  # for a scoped question: every chunk of the trial, in practice
 EVIDENCE_CANDIDATES = 160
-EVIDENCE_SENTENCES = 6
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
@@ -298,11 +296,12 @@ class Assistant:
             hint = 1.0 if s.section.split(":")[0] in hints else 0.0
             scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.02 * min(rank, 20), s))
         scored.sort(key=lambda x: -x[0])
-        best = [s for _, s in scored[:EVIDENCE_SENTENCES]]
+        most = self.settings.llm.evidence_sentences
+        best = [s for _, s in scored[:most]]
         if scope and len(scope) == 1:  # name the trial: its title gives the model context
             title = next((s for s in sentences(self.index.trials[scope[0]]) if s.section == "Title"), None)
             if title and all(b.text != title.text for b in best):
-                best = [title, *best[: EVIDENCE_SENTENCES - 1]]
+                best = [title, *best[: most - 1]]
         return best
 
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
@@ -318,7 +317,7 @@ class Assistant:
             question = question[: int(len(question) * PROMPT_QUESTION_TOKENS / qtoks)].rsplit(" ", 1)[0]
             notes.append(f"question trimmed to about {PROMPT_QUESTION_TOKENS} tokens for the model")
         fixed = sum(gen.count_tokens(m["content"]) for m in prompts.answer_messages("", ""))
-        budget = min(EVIDENCE_TOKENS, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
+        budget = min(self.settings.llm.evidence_tokens, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
         messages = prompts.answer_messages(self._sources_block(evidence, book, gen, budget), question)
         first: float | None = None
         raw, shown = "", []

@@ -50,6 +50,10 @@ class LLMSettings(_Group):
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
+    evidence_tokens: int = Field(
+        280, ge=32, description="prompt tokens for evidence sentences (each costs time before the first token)"
+    )
+    evidence_sentences: int = Field(6, ge=1, description="most evidence sentences shown to the model")
 
 
 class Settings(BaseSettings):
