@@ -197,3 +197,26 @@ def test_eligibility_questions_quote_the_criterion(index):
     ans = a.ask("Can someone with decompensated liver failure join NCT00000002?")
     assert ans.text.startswith("Yes")
     assert not gen.calls
+
+
+def test_any_of_these_trials_is_a_list_question(index):
+    gen = ScriptedGenerator(["should not be called"])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("Could a 62 year old take part in any of these trials? Which ones?")
+    assert {c.trial_id for c in ans.citations} == {"NCT00000001"} and not gen.calls
+
+
+def test_results_question_about_a_trial_without_results_abstains(index):
+    gen = ScriptedGenerator(["The cells cured everyone [S1]."])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("What results has the knee arthritis stem cell study reported?")
+    assert ans.abstained and "NCT00000001" in ans.text and "no results" in ans.text and not gen.calls
+
+
+def test_follow_up_with_a_definite_noun_stays_on_the_conversation_trial(index):
+    a = _assistant(index, echo_first_source)
+    for trial in ("NCT00000001", "NCT00000002"):  # both give cells per kg: the conversation decides
+        ans = a.converse([f"Tell me about {trial}", "How many cells per kg are given?"])
+        assert {c.trial_id for c in ans.citations} == {trial}
+    moved = a.converse(["Tell me about NCT00000002", "How are the cells given in the uterine scarring trial?"])
+    assert {c.trial_id for c in moved.citations} == {"NCT00000003"}

@@ -141,3 +141,22 @@ def test_approximate_dense_indexes_build_and_search(tmp_path: Path, kind: str) -
     hits = Retriever(index, embedder, settings).search("Study 42 of condition 0 drug9", 3)
     assert hits[0].chunk.trial_id == "NCT00000042"
     assert np.allclose(np.linalg.norm(index.embeddings, axis=1), 1.0, atol=1e-5)
+
+
+def test_ivfpq_candidates_are_reranked_with_the_exact_vectors(tmp_path: Path) -> None:
+    embedder = HashingEmbedder(dim=64)
+    trials = [make_trial(f"NCT{i:08d}", f"Study {i} of condition {i % 7}", {
+        "Summary": f"Treatment arm {i} for condition {i % 7} with drug{i % 11} and dose {i % 5} mg",
+    }) for i in range(300)]
+    settings = Settings(retrieval={"faiss_index": "ivfpq", "nprobe": 1000, "refine": 1000})
+    build_index(trials, tmp_path / "ivf", embedder, settings, progress=False)
+    index = load_index(tmp_path / "ivf", embedder, settings)
+    query = "condition 3 with drug5 and dose 2 mg"
+    exact = np.asarray(index.embeddings) @ embedder.embed([query])[0]
+    want = [int(index.dense_rows[i]) for i in np.argsort(-exact, kind="stable")[:10]]
+    got = Retriever(index, embedder, settings)._dense(query, 10, None)
+    assert np.allclose(exact[[int(index.dense_pos[r]) for r in got]], exact[[int(index.dense_pos[r]) for r in want]], atol=1e-6)
+    coarse = Retriever(index, embedder, settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"refine": 1})}))
+    unranked = coarse._dense(query, 10, None)
+    coarse_scores = np.sort(exact[[int(index.dense_pos[r]) for r in unranked]])[::-1]
+    assert np.all(coarse_scores <= exact[[int(index.dense_pos[r]) for r in got]] + 1e-6)

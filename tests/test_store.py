@@ -161,20 +161,22 @@ def test_reindex_reuses_embeddings(built: Path) -> None:
     np.testing.assert_allclose(fresh.embeddings, EMBEDDER.embed([c.embed_text for c in fresh.chunks]), atol=1e-6)
 
 
-def test_large_corpus_embeds_only_dense_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "DENSE_ALL_UP_TO", 3)
+def test_large_corpus_embeds_only_dense_sections(tmp_path: Path) -> None:
+    big = Settings(retrieval={"dense_all_up_to": 3, "dense_sections": ["Title", "Summary"], "dense_chunks_per_section": 0})
     out = tmp_path / "big"
-    build_index(tiny_corpus(), out, EMBEDDER, Settings(), progress=False)
+    build_index(tiny_corpus(), out, EMBEDDER, big, progress=False)
     counting = CountingEmbedder()
-    manifest = build_index(tiny_corpus(), out, counting, Settings(), progress=False)
+    manifest = build_index(tiny_corpus(), out, counting, big, progress=False)
     assert counting.embedded == 0 and manifest.counts["reused"] == manifest.counts["vectors"]
-    index = load_index(out, EMBEDDER, Settings())
+    with pytest.raises(IndexMismatch, match="DENSE"):
+        load_index(out, EMBEDDER, Settings())
+    index = load_index(out, EMBEDDER, big)
     dense = {index.chunks[r].section.split(":")[0] for r in index.dense_rows}
     assert "Locations" not in dense and {"Title", "Summary"} <= dense
     assert manifest.counts["vectors"] < manifest.counts["chunks"]
-    hits = Retriever(index, EMBEDDER, Settings()).search("asthma trial locations", 2)
+    hits = Retriever(index, EMBEDDER, big).search("asthma trial locations", 2)
     assert (hits[0].chunk.trial_id, hits[0].chunk.section) == ("NCT00000001", "Locations")
-    dense_only = Retriever(index, EMBEDDER, Settings(retrieval={"sparse_weight": 0.0}))
+    dense_only = Retriever(index, EMBEDDER, big.model_copy(update={"retrieval": big.retrieval.model_copy(update={"sparse_weight": 0.0})}))
     scoped = dense_only.search("Lakeside Medical Center in Riverton", 1, trial_ids=["NCT00000002"])
     assert scoped[0].chunk.section == "Locations"  # embedded on the spot for a scoped search
 
@@ -183,3 +185,20 @@ def test_ensure_index_builds_from_seeds(seeds_dir: Path, tmp_path: Path) -> None
     index = ensure_index(tmp_path / "seeds-index", seeds_dir, EMBEDDER)
     assert len(index.trials) == 5 and "NCT04232592" in index.trials
     assert ensure_index(tmp_path / "seeds-index", tmp_path / "unused", EMBEDDER).manifest == index.manifest
+
+
+def test_dense_chunks_per_section_keeps_the_first_chunks_of_each_trial(tmp_path: Path) -> None:
+    long_summary = " ".join(f"Sentence number {i} about the asthma inhaler dose." for i in range(80))
+    trials = tiny_corpus() + [make_trial("NCT00000009", "Long Summary Trial", {"Summary": long_summary}),
+                              make_trial("NCT00000010", "No Summary Trial", {"Locations": "Harbor Clinic, Riverton"})]
+    first_only = Settings(retrieval={"dense_all_up_to": 3, "dense_sections": ["Summary"], "dense_chunks_per_section": 1})
+    manifest = build_index(trials, tmp_path / "ix", EMBEDDER, first_only, progress=False)
+    index = load_index(tmp_path / "ix", EMBEDDER, first_only)
+    summaries = [r for r, c in enumerate(index.chunks) if c.trial_id == "NCT00000009" and c.section == "Summary"]
+    assert len(summaries) > 1, "the long summary should span several chunks"
+    dense = [int(r) for r in index.dense_rows]
+    assert summaries[0] in dense and not set(summaries[1:]) & set(dense)
+    no_summary = [r for r, c in enumerate(index.chunks) if c.trial_id == "NCT00000010"]
+    assert no_summary[0] in dense and not set(no_summary[1:]) & set(dense)  # its first chunk stands in
+    assert {index.chunks[r].section for r in dense if index.chunks[r].trial_id != "NCT00000010"} == {"Summary"}
+    assert manifest.dense["per_section"] == 1 and manifest.counts["vectors"] == len(dense)

@@ -18,7 +18,8 @@ from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, sentences, split_sentences, support
 from trialqa.fields_qa import (
-    ELIGIBILITY_Q_RE, STATED_BY, Claim, answer_field, answer_section, eligibility_check, field_intent, section_intent,
+    ELIGIBILITY_Q_RE, RESULTS_Q_RE, STATED_BY, Claim, answer_field, answer_section, eligibility_check, field_intent,
+    has_results, section_intent,
 )
 from trialqa.guards import clean_question, steering, strip_labels, ungrounded
 from trialqa.lists import answer_list
@@ -133,8 +134,9 @@ class Assistant:
         self.last_retrieved = list(dict.fromkeys(h.chunk.trial_id for h in hits))
         if not q.is_list:
             target = self._single_target(q, scope, hits)
-            if target is None and not scope and _last_trials(history):
-                scope = _last_trials(history)  # nothing points elsewhere: stay on the conversation's trial
+            last = _last_trials(history)
+            if not scope and last and (target is None or self._stays_on(last, target, q)):
+                scope = last  # nothing points elsewhere: stay on the conversation's trial
                 target = scope[0] if len(scope) == 1 else None
             if target and ELIGIBILITY_Q_RE.search(question):
                 trial = self.index.trials[target]
@@ -143,6 +145,11 @@ class Assistant:
                 if claims:
                     yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
                     return
+            if target and RESULTS_Q_RE.search(question) and not has_results(self.index.trials[target]):
+                trial = self.index.trials[target]
+                why = f"{trial.nct_id or trial.doc_id} has no results posted in its indexed record."
+                yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
+                return
             intent = field_intent(question)
             if target and intent and self._identifies(self.index.trials[target], q):
                 trial = self.index.trials[target]
@@ -223,6 +230,18 @@ class Assistant:
         if covered[best] >= max(1, round(0.6 * len(q.groups))) and all(c < covered[best] for c in others):
             return ranked[best]
         return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
+
+    def _stays_on(self, last: list[str], target: str, q: Query) -> bool:
+        """A follow-up stays on the conversation's one trial unless another trial matches
+        more of the question's terms (a question naming another condition moves on)."""
+        if len(last) != 1 or target == last[0] or not q.groups:
+            return False
+
+        def covered(tid: str) -> int:
+            matched = support(self.index.trials[tid], q).matched
+            return sum(1 for g in q.groups if matched.intersection(g))
+
+        return covered(last[0]) >= covered(target)
 
     def _identifies(self, trial: Trial, q: Query | list[str]) -> bool:
         """True when every content term only names the trial (title, condition, place ...),

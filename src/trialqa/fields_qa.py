@@ -200,6 +200,20 @@ def _join(items: list[str]) -> str:
 ELIGIBILITY_Q_RE = re.compile(
     r"\b(can|could|may|is|are|would|will)\b.{0,80}\b(join|participate|take part|enrol+|be enrolled|be included|"
     r"eligible|allowed|accepted|qualify|sign up|admitted)\b", re.I)
+#: A question about what a trial found, as opposed to what it measures or plans.
+RESULTS_Q_RE = re.compile(
+    r"\b(results?|findings?)\b.{0,60}\b(report|reported|post|posted|publish|published|show|showed|shown|found|so far)\b"
+    r"|\b(what|which|any|are there|were there|have there been)\b.{0,20}\b(results|findings)\b"
+    r"|\bwhat did (it|they|the (trial|study)|[\w-]+ (trial|study))\b.{0,40}\b(find|show|conclude)\b",
+    re.I,
+)
+
+
+def has_results(trial: Trial) -> bool:
+    """True when the record carries posted results (a Results section)."""
+    return any(sec.name.split(":")[0].strip() == "Results" for sec in trial.sections)
+
+
 _NEGATIVE_ITEM = re.compile(r"^\s*(no|not|without|absence of|free of|never|none|must not|non-)\b", re.I)
 
 

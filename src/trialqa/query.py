@@ -115,7 +115,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 LIST_RE = re.compile(
     r"^\s*(which|what|list|name|find|show|are there|is there|do any|does any|how many)\b.*\b(trials|studies|records|ones)\b"
-    r"|^\s*(which|what) (trial|study)s?\b|\b(any|all|every) (of the )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
+    r"|^\s*(which|what) (trial|study)s?\b|\b(any|all|every|each) (of (the|these|those) )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
     re.IGNORECASE,
 )
 NEGATION_RE = re.compile(r"\b(?:not|without|never|no|none)\b|n't\b", re.IGNORECASE)

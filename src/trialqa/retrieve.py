@@ -5,7 +5,7 @@
 Each side contributes its best `candidates` chunks; ranks start at 1. Queries of any
 length work: the dense side embeds long queries window by window (`embed_long`), the
 sparse side scores every term. In a large index only some sections have stored vectors
-(see `store.DENSE_SECTIONS`); their other chunks compete on BM25 with their trial's
+(see `store.dense_policy`); their other chunks compete on BM25 with their trial's
 dense rank, and a search scoped to a few trials embeds them on the spot.
 
 `rank_trials` ranks whole trials (TREC patient-to-trial): RRF of the trials' best chunk
@@ -150,9 +150,14 @@ class Retriever:
         if rows is None:
             if index.dense.ntotal == 0:
                 return []
+            refine = self.settings.retrieval.refine if index.manifest.dense.get("kind") == "ivfpq" else 1
             with _faiss_single_thread():
-                _, ids = index.dense.search(vector[None, :], min(n, index.dense.ntotal))
-            return [int(index.dense_rows[i]) for i in ids[0] if i >= 0]
+                _, ids = index.dense.search(vector[None, :], min(n * max(1, refine), index.dense.ntotal))
+            found = ids[0][ids[0] >= 0]
+            if refine > 1 and len(found):  # re-rank the compressed codes' candidates with the exact vectors
+                exact = np.asarray(index.embeddings[np.sort(found)]) @ vector
+                found = np.sort(found)[np.argsort(-exact, kind="stable")][:n]
+            return [int(index.dense_rows[i]) for i in found]
         pos = index.dense_pos[rows]
         with_vector, without = rows[pos >= 0], rows[pos < 0]
         matrix = np.asarray(index.embeddings[pos[pos >= 0]])

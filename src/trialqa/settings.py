@@ -41,6 +41,19 @@ class RetrievalSettings(_Group):
     )
     ivf_above: int = Field(200_000, description="chunk count above which 'auto' uses IVF-PQ")
     nprobe: int = Field(16, description="IVF lists probed per query")
+    refine: int = Field(
+        4, ge=1, description="IVF-PQ: fetch refine x n candidates and re-rank them with the exact vectors (1 = off)"
+    )
+    dense_all_up_to: int = Field(
+        5_000, ge=0, description="corpora with at most this many chunks get a vector for every chunk"
+    )
+    dense_sections: list[str] = Field(
+        ["Summary"], min_length=1,
+        description="in a larger corpus, only these sections get vectors at build time (the rest: BM25)",
+    )
+    dense_chunks_per_section: int = Field(
+        1, ge=0, description="in a larger corpus, embed at most this many chunks of each dense section per trial (0 = all)"
+    )
 
 
 class LLMSettings(_Group):

@@ -5,16 +5,17 @@
                         counts, versions, and the size + sha256 of every other file
       trials.jsonl      the full Trial records (the answering stage reads Trial.fields)
       chunks.jsonl      one Chunk per line, in embedding-row order
-      dense_rows.npy    the chunk rows that have a dense vector (see `dense_sections`)
+      dense_rows.npy    the chunk rows that have a dense vector (see `dense_policy`)
       embeddings.npy    float32 L2-normalised vectors of those rows (reused by the next build)
       dense.faiss       the FAISS index over those vectors (flat, IVF-PQ or HNSW)
       bm25/             the bm25s index over every chunk's header + text
       bm25_trials/      the bm25s index over whole trials (title + every section), for
                         ranking trials by long queries such as patient notes
 
-Every chunk is in BM25. A small corpus (up to DENSE_ALL_UP_TO chunks, e.g. the seeds)
-gets a dense vector for every chunk. In a large one only the sections that say what a
-trial is about (DENSE_SECTIONS) are embedded at build time: on two CPU cores the
+Every chunk is in BM25. A small corpus (up to `retrieval.dense_all_up_to` chunks, e.g. the
+seeds) gets a dense vector for every chunk. In a large one only the sections that say what
+a trial is about (`retrieval.dense_sections`, optionally only the first
+`retrieval.dense_chunks_per_section` chunks of each) are embedded at build time: on two CPU cores the
 embedder manages about 4,700 word pieces a second, and embedding all 5.3 M word pieces
 of the 2,000 XML records would take 19 minutes instead of 2; the other chunks are found
 by BM25 and embedded on first use when a search is scoped to their trial (retrieve.py).
@@ -55,15 +56,6 @@ FORMAT_VERSION = 1
 SPARSE_TOKENIZER = "lower-alnum-nostem-stopwords-v1"
 _TOKEN = re.compile(r"[a-z0-9]+")
 _EMBED_BATCH = 256
-#: Sections with dense vectors in a large corpus (a section "X: Y" counts as "X"): what
-#: the trial is about. On the 2,000 XML records these are 1/10 of the chunks and 1/9 of
-#: the word pieces, and TREC nDCG@10 stays at 1.0-1.5x plain BM25 (the 9 content sections,
-#: 4x the cost, scored 1.2-1.5x).
-DENSE_SECTIONS = ("Title", "Summary")
-#: Corpora with at most this many chunks get a dense vector for every chunk.
-DENSE_ALL_UP_TO = 5_000
-
-
 class Manifest(BaseModel):
     """What an index was built from and with; compared with the current settings at load."""
 
@@ -141,20 +133,37 @@ def index_params(embedder: Embedder, settings: Settings, n_chunks: int | None = 
         "sparse": {"library": "bm25s", "tokenizer": SPARSE_TOKENIZER, "method": "lucene", "k1": 1.5, "b": 0.75},
     }
     if n_chunks is not None:
-        params["dense"] = {"kind": dense_kind(settings, n_chunks), "sections": dense_sections(n_chunks)}
+        params["dense"] = {"kind": dense_kind(settings, n_chunks), **dense_policy(settings, n_chunks)}
     return params
 
 
-def dense_sections(n_chunks: int) -> list[str] | None:
-    """Section names whose chunks get vectors; None means every chunk."""
-    return None if n_chunks <= DENSE_ALL_UP_TO else list(DENSE_SECTIONS)
+def dense_policy(settings: Settings, n_chunks: int) -> dict[str, Any]:
+    """Which chunks get vectors: `sections` None means every chunk; otherwise the chunks of
+    those sections (a section "X: Y" counts as "X"), at most `per_section` per trial (0 = all)."""
+    r = settings.retrieval
+    if n_chunks <= r.dense_all_up_to:
+        return {"sections": None, "per_section": 0}
+    return {"sections": list(r.dense_sections), "per_section": r.dense_chunks_per_section}
 
 
-def _dense_rows(chunks: list[Chunk], sections: list[str] | None) -> np.ndarray:
+def _dense_rows(chunks: list[Chunk], policy: dict[str, Any]) -> np.ndarray:
+    sections, per_section = policy["sections"], policy["per_section"]
     if sections is None:
         return np.arange(len(chunks), dtype=np.int64)
-    wanted = set(sections)
-    return np.array([i for i, c in enumerate(chunks) if c.section.split(":")[0] in wanted], dtype=np.int64)
+    wanted, taken, rows = set(sections), {}, []
+    first: dict[str, int] = {}
+    for i, c in enumerate(chunks):
+        first.setdefault(c.trial_id, i)
+        name = c.section.split(":")[0]
+        if name not in wanted:
+            continue
+        key = (c.trial_id, name)
+        taken[key] = taken.get(key, 0) + 1
+        if not per_section or taken[key] <= per_section:
+            rows.append(i)
+    covered = {chunks[i].trial_id for i in rows}
+    rows += [i for tid, i in first.items() if tid not in covered]  # a page without those sections: its first chunk
+    return np.array(sorted(rows), dtype=np.int64)
 
 
 def dense_kind(settings: Settings, n_chunks: int) -> str:
@@ -188,8 +197,8 @@ def build_index(
             chunks = _chunk_with_progress(trials, embedder, params["chunker"]["max_tokens"], bar)
         timings["chunk_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        sections = dense_sections(len(chunks))
-        rows = _dense_rows(chunks, sections)
+        policy = dense_policy(settings, len(chunks))
+        rows = _dense_rows(chunks, policy)
         vectors, reused = _embed_reusing([chunks[r] for r in rows], out, embedder, bar)
         timings["embed_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -197,7 +206,7 @@ def build_index(
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
         try:
             dense_params = _write_dense(tmp, vectors, dense_kind(settings, len(chunks)))
-            dense_params["sections"] = sections
+            dense_params.update(policy)
             np.save(tmp / "dense_rows.npy", rows)
             _write_sparse(tmp / "bm25", [sparse_tokens(c.embed_text) for c in chunks])
             _write_sparse(tmp / "bm25_trials", [sparse_tokens(trial_text(t)) for t in trials])
@@ -485,10 +494,12 @@ def check_manifest(manifest: Manifest, path: Path, embedder: Embedder | None, se
             raise IndexMismatch(
                 f"index {path} was built with {label} parameters {getattr(manifest, key)}, settings give {expected[key]}: {hint}"
             )
-    if manifest.dense.get("sections") != expected["dense"]["sections"]:
+    have = (manifest.dense.get("sections"), manifest.dense.get("per_section", 0))
+    want = (expected["dense"]["sections"], expected["dense"]["per_section"])
+    if have != want:
         raise IndexMismatch(
-            f"index {path} gives dense vectors to sections {manifest.dense.get('sections') or 'all'}, "
-            f"this version to {expected['dense']['sections'] or 'all'}: {hint}"
+            f"index {path} gives dense vectors to sections {have[0] or 'all'} ({have[1] or 'all'} per trial), "
+            f"settings (TRIALQA_RETRIEVAL__DENSE_*) to {want[0] or 'all'} ({want[1] or 'all'} per trial): {hint}"
         )
     if manifest.dense.get("kind") != expected["dense"]["kind"]:
         raise IndexMismatch(
