@@ -220,3 +220,9 @@ def test_follow_up_with_a_definite_noun_stays_on_the_conversation_trial(index):
         assert {c.trial_id for c in ans.citations} == {trial}
     moved = a.converse(["Tell me about NCT00000002", "How are the cells given in the uterine scarring trial?"])
     assert {c.trial_id for c in moved.citations} == {"NCT00000003"}
+
+
+def test_answer_using_a_term_no_trial_contains_is_withheld(index):
+    a = _assistant(index, ["Knee arthritis cells also cure scurvy [S1]."])
+    ans = a.ask("Do the knee arthritis cells help against scurvy or arthritis pain?")
+    assert ans.abstained and "scurvy" in ans.text and not ans.citations

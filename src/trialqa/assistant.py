@@ -35,6 +35,7 @@ ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
 CONTINUES_RE = re.compile(r"(However|But|Therefore|Thus|Hence|This|These|Such|It|They|In addition|Moreover)\b")
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
+NAMING = {"Title", "Conditions", "Keywords"}  # what a question uses to point at one trial
 IDENTIFYING = {"Title", "Summary", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
 
 
@@ -232,16 +233,17 @@ class Assistant:
         return ranked[0] if best == 0 and covered[0] == len(q.groups) else None
 
     def _stays_on(self, last: list[str], target: str, q: Query) -> bool:
-        """A follow-up stays on the conversation's one trial unless another trial matches
-        more of the question's terms (a question naming another condition moves on)."""
+        """A follow-up stays on the conversation's one trial unless the question names
+        another trial: a term of its title, conditions or keywords that the conversation's
+        trial does not contain ("... in the psoriasis trial?" moves on, "the cells" does not)."""
         if len(last) != 1 or target == last[0] or not q.groups:
             return False
-
-        def covered(tid: str) -> int:
-            matched = support(self.index.trials[tid], q).matched
-            return sum(1 for g in q.groups if matched.intersection(g))
-
-        return covered(last[0]) >= covered(target)
+        other = self.index.trials[target]
+        naming = " ".join([other.title, *(s.text for s in other.sections if s.name.split(":")[0] in NAMING)]).lower()
+        naming_words = set(words(naming))
+        current = support(self.index.trials[last[0]], q).matched
+        return not any(any(has_term(naming, naming_words, t) for t in g) and not current.intersection(g)
+                       for g in q.groups)
 
     def _identifies(self, trial: Trial, q: Query | list[str]) -> bool:
         """True when every content term only names the trial (title, condition, place ...),
@@ -284,12 +286,22 @@ class Assistant:
         return [t for t in q.content_terms
                 if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]
 
+    def _outside_terms(self, q: Query, answer: str) -> str | None:
+        """An answer that uses a question term no indexed trial contains is outside knowledge."""
+        lower, ws = answer.lower(), set(words(answer))
+        used = [t for t in self._missing_terms(q) if has_term(lower, ws, t)]
+        return f"no indexed trial mentions {', '.join(repr(t) for t in used[:3])}." if used else None
+
     # -- the model -------------------------------------------------------------------
 
     def _evidence(self, q: Query, hits, scope: list[str] | None) -> list[Sentence]:
         """Sentences from the retrieved chunks, ranked by meaning (dense similarity to the
         question), shared terms and section hints; the best few go to the model."""
         hints = [h.split(":")[0] for h in q.section_hints]
+        terms = q.content_terms
+        if scope and len(scope) == 1:  # words that only name the trial are in all its sentences' context
+            title = self.index.trials[scope[0]].title.lower()
+            terms = [t for t in terms if not has_term(title, set(words(title)), t)] or terms
         cands: list[tuple[int, int, Sentence]] = []
         seen: set[tuple[str, str]] = set()
         for rank, hit in enumerate(hits):
@@ -302,7 +314,7 @@ class Assistant:
                     text = f"{text} {parts[j + 1]}"
                 seen.add((c.trial_id, text))
                 s = Sentence(c.trial_id, c.section, text, j)
-                overlap = sum(1 for t in q.content_terms if has_term(s.lower, s.words, t))
+                overlap = sum(1 for t in terms if has_term(s.lower, s.words, t))
                 if rank < 8 or overlap or c.section.split(":")[0] in hints:
                     cands.append((rank, overlap, s))
         cands = cands[:EVIDENCE_CANDIDATES]
@@ -355,7 +367,7 @@ class Assistant:
                 yield piece
         text = tidy(raw)  # keys were mapped while streaming
         cites = book.citations()
-        problem = ungrounded(text, question, cites, self.index.trials)
+        problem = ungrounded(text, question, cites, self.index.trials) or self._outside_terms(q, text)
         if problem:
             yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
             return
