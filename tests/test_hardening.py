@@ -361,7 +361,11 @@ def test_redteam_pages_parse_with_fake_ids():
 
 
 def test_forged_key_is_dropped_and_not_cited(poisoned_index):
-    a = make_assistant(poisoned_index, ["The cells go through the hepatic artery [S1] [S99] [S12345]."])
+    def reply(messages):  # cites the source that says it, plus two keys it was never given
+        key = re.search(r"^\[(S\d+)\].*hepatic artery", messages[-1]["content"], re.M).group(1)
+        return f"The cells go through the hepatic artery [{key}] [S99] [S12345]."
+
+    a = make_assistant(poisoned_index, reply)
     ans = a.ask("How are the umbilical cord stem cells delivered in NCT01728727?")
     assert not ans.abstained
     assert "S99" not in ans.text and "S12345" not in ans.text
