@@ -222,7 +222,18 @@ def test_follow_up_with_a_definite_noun_stays_on_the_conversation_trial(index):
     assert {c.trial_id for c in moved.citations} == {"NCT00000003"}
 
 
-def test_answer_using_a_term_no_trial_contains_is_withheld(index):
-    a = _assistant(index, ["Knee arthritis cells also cure scurvy [S1]."])
+class PiecesEmbedder(HashingEmbedder):
+    """Counts a word of more than five letters as two word pieces, like a general vocabulary."""
+
+    def count_tokens(self, text: str) -> int:
+        return sum(1 + (len(w) > 5) for w in self._tokens(text)) + 2
+
+
+def test_answer_using_a_specialised_term_no_trial_contains_is_withheld(index):
+    idx, _ = index
+    script = ["Knee arthritis cells also cure scurvy [S1].", "Knee arthritis cells goes pain [S1]."]
+    a = Assistant(idx, PiecesEmbedder(), ScriptedGenerator(script))
     ans = a.ask("Do the knee arthritis cells help against scurvy or arthritis pain?")
     assert ans.abstained and "scurvy" in ans.text and not ans.citations
+    everyday = a.ask("Where does the knee arthritis treatment goes for the pain?")
+    assert "mentions 'goes'" not in everyday.text

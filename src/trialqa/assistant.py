@@ -287,9 +287,13 @@ class Assistant:
                 if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]
 
     def _outside_terms(self, q: Query, answer: str) -> str | None:
-        """An answer that uses a question term no indexed trial contains is outside knowledge."""
+        """An answer that uses a specialised question term no indexed trial contains is outside
+        knowledge. Specialised: the embedder's general vocabulary splits it into several word
+        pieces ("scurvy", "eczema"), unlike everyday words a tiny index may lack ("goes")."""
         lower, ws = answer.lower(), set(words(answer))
-        used = [t for t in self._missing_terms(q) if has_term(lower, ws, t)]
+        base = self.embedder.count_tokens("")
+        used = [t for t in self._missing_terms(q)
+                if has_term(lower, ws, t) and self.embedder.count_tokens(t) - base > 1]
         return f"no indexed trial mentions {', '.join(repr(t) for t in used[:3])}." if used else None
 
     # -- the model -------------------------------------------------------------------
