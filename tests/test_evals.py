@@ -260,7 +260,7 @@ def test_run_eval_metrics() -> None:
 def test_unmeasured_metrics_are_none_and_skipped_by_the_gate() -> None:
     report = aggregate([])
     assert report.citation_precision is None and report.abstention_accuracy is None
-    assert check(report, load_thresholds(THRESHOLDS, "gold.jsonl")) == ["answer_accuracy 0.000 < min 0.75"]
+    assert check(report, load_thresholds(THRESHOLDS, "gold.jsonl")) == ["answer_accuracy 0.000 < min 0.9"]
 
 
 def test_answer_fn_keeps_going_after_a_generation_error() -> None:
@@ -278,8 +278,8 @@ def test_answer_fn_keeps_going_after_a_generation_error() -> None:
 def test_checked_in_thresholds_gate_every_quality_metric() -> None:
     gold = load_thresholds(THRESHOLDS, "gold.jsonl").limits
     assert set(gold) == {"answer_accuracy", "citation_precision", "hallucinated_citations", "abstention_accuracy"}
-    assert gold["hallucinated_citations"] == 0 and gold["answer_accuracy"] >= 0.75
-    assert load_thresholds(THRESHOLDS, "gold_ctgov.jsonl").limits["answer_accuracy"] >= 0.7
+    assert gold["hallucinated_citations"] == 0 and gold["answer_accuracy"] >= 0.9 and gold["citation_precision"] >= 0.95
+    assert load_thresholds(THRESHOLDS, "gold_ctgov.jsonl").limits["answer_accuracy"] >= 0.9
 
 
 @pytest.mark.parametrize(("toml", "needle"), [
