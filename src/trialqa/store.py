@@ -33,7 +33,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -208,8 +209,8 @@ def build_index(
             dense_params = _write_dense(tmp, vectors, dense_kind(settings, len(chunks)))
             dense_params.update(policy)
             np.save(tmp / "dense_rows.npy", rows)
-            _write_sparse(tmp / "bm25", [sparse_tokens(c.embed_text) for c in chunks])
-            _write_sparse(tmp / "bm25_trials", [sparse_tokens(trial_text(t)) for t in trials])
+            _write_sparse(tmp / "bm25", (c.embed_text for c in chunks))
+            _write_sparse(tmp / "bm25_trials", (trial_text(t) for t in trials))
             _write_jsonl(tmp / "trials.jsonl", trials)
             _write_jsonl(tmp / "chunks.jsonl", chunks)
             np.save(tmp / "embeddings.npy", vectors)
@@ -367,20 +368,22 @@ def trial_text(trial: Trial) -> str:
     return "\n".join([trial.title, *(s.text for s in trial.sections)])
 
 
-def _write_sparse(directory: Path, docs: list[list[str]]) -> None:
+def _write_sparse(directory: Path, texts: Iterable[str]) -> None:
     import bm25s
 
     retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
-    retriever.index(_tokenized(docs), show_progress=False)
+    retriever.index(_tokenized(texts), show_progress=False)
     retriever.save(str(directory), show_progress=False)
 
 
-def _tokenized(docs: list[list[str]]) -> Any:
-    """bm25s's Tokenized(ids, vocab) from token lists (keeps our tokens exactly)."""
+def _tokenized(texts: Iterable[str]) -> Any:
+    """bm25s's Tokenized(ids, vocab) of `sparse_tokens` of each text, built one text at a time:
+    each document is a compact int32 array, never a list of token strings (165,000 chunks of
+    token strings would hold about a gigabyte at once)."""
     from bm25s.tokenization import Tokenized
 
     vocab: dict[str, int] = {"": 0}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in docs]
+    ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in sparse_tokens(text)]) for text in texts]
     return Tokenized(ids=ids, vocab=vocab)
 
 
