@@ -136,7 +136,7 @@ def test_streams_pieces_and_sends_the_openai_request(fake, make):
     assert headers["Authorization"] == "Bearer s3cret"
     assert body == {"model": "qwen", "messages": MESSAGES, "max_tokens": 32, "temperature": 0.0,
                     "seed": 7, "stream": True, "stop": ["\n\n"]}
-    assert gen.name == "qwen" and gen.n_ctx == 4096
+    assert gen.name == "qwen" and gen.n_ctx == 2048
 
 
 def test_no_authorization_header_without_api_key(fake, make):

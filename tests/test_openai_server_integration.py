@@ -59,7 +59,7 @@ def _serve(gguf: Path, log: Path) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "4096", "--n_threads", str(THREADS), "--verbose", "False"]
+           "--port", str(port), "--n_ctx", str(Settings().llm.n_ctx), "--n_threads", str(THREADS), "--verbose", "False"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -57,7 +57,9 @@ class RetrievalSettings(_Group):
 
 
 class LLMSettings(_Group):
-    n_ctx: int = Field(4096, description="context window given to llama.cpp")
+    n_ctx: int = Field(
+        2048, description="context window given to llama.cpp (a prompt is at most ~600 tokens + the answer)"
+    )
     n_threads: int | None = Field(None, description="llama.cpp threads (None = os.cpu_count())")
     n_batch: int = Field(512, description="llama.cpp prompt batch size")
     max_tokens: int = Field(160, description="answer length cap in tokens")
