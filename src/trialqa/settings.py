@@ -40,9 +40,9 @@ class RetrievalSettings(_Group):
         "auto", description="flat = exact; auto switches to IVF-PQ above `ivf_above` chunks"
     )
     ivf_above: int = Field(200_000, description="chunk count above which 'auto' uses IVF-PQ")
-    nprobe: int = Field(16, description="IVF lists probed per query")
+    nprobe: int = Field(64, description="IVF lists probed per query")
     refine: int = Field(
-        4, ge=1, description="IVF-PQ: fetch refine x n candidates and re-rank them with the exact vectors (1 = off)"
+        8, ge=1, description="IVF-PQ: fetch refine x n candidates and re-rank them with the exact vectors (1 = off)"
     )
     dense_all_up_to: int = Field(
         5_000, ge=0, description="corpora with at most this many chunks get a vector for every chunk"
