@@ -66,7 +66,7 @@ class LLMSettings(_Group):
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
     evidence_tokens: int = Field(
-        280, ge=32, description="prompt tokens for evidence sentences (each costs time before the first token)"
+        220, ge=32, description="prompt tokens for evidence sentences (each costs time before the first token)"
     )
     evidence_sentences: int = Field(6, ge=1, description="most evidence sentences shown to the model")
 
