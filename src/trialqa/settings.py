@@ -61,7 +61,9 @@ class LLMSettings(_Group):
         2048, description="context window given to llama.cpp (a prompt is at most ~600 tokens + the answer)"
     )
     n_threads: int | None = Field(None, description="llama.cpp threads (None = os.cpu_count())")
-    n_batch: int = Field(256, description="llama.cpp prompt batch size (256 and 512 measured equally fast here; 256 needs less memory)")
+    n_batch: int = Field(
+        256, description="llama.cpp prompt batch size (256 and 512 measured equally fast here; 256 needs less memory)"
+    )
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
