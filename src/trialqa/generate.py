@@ -73,6 +73,7 @@ class LlamaGenerator:
                 n_threads=settings.llm.n_threads or os.cpu_count(),
                 n_threads_batch=settings.llm.n_threads or os.cpu_count(),
                 n_batch=settings.llm.n_batch,
+                use_mmap=settings.llm.use_mmap,
                 seed=settings.llm.seed,
                 verbose=False,
             )
