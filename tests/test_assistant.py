@@ -141,7 +141,7 @@ def test_long_question_is_trimmed_with_a_note(index):
 def test_prompt_fits_a_small_context(index):
     idx, emb = index
     gen = ScriptedGenerator(["Lyon [S1]."], n_ctx=1024)
-    Assistant(idx, emb, gen).ask("Where is the arthritis trial with stem cells run, and how?")
+    Assistant(idx, emb, gen).ask("How and how often are the stem cells for the arthritis trial injected?")
     sent = " ".join(m["content"] for m in gen.calls[0])
     assert gen.count_tokens(sent) + 200 <= 1024
 
@@ -181,8 +181,8 @@ def test_or_joins_alternatives(index):
 
 
 def test_model_answer_naming_an_unindexed_trial_is_withheld(index):
-    a = _assistant(index, ["Lyon University Hospital runs it, like NCT05555555 [S1]."])
-    ans = a.ask("Where is the arthritis trial run?")
+    a = _assistant(index, ["Cells every 2 weeks, like NCT05555555 [S1]."])
+    ans = a.ask("How often are the arthritis cells injected?")
     assert ans.abstained and "NCT05555555" not in ans.text
 
 
@@ -237,3 +237,39 @@ def test_answer_using_a_specialised_term_no_trial_contains_is_withheld(index):
     assert ans.abstained and "scurvy" in ans.text and not ans.citations
     everyday = a.ask("Where does the knee arthritis treatment goes for the pain?")
     assert "mentions 'goes'" not in everyday.text
+
+
+def test_is_there_any_trial_for_an_age_is_a_list_question(index):
+    gen = ScriptedGenerator(["should not be called"])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("Is there any trial that would take a 62 year old patient?")
+    assert {c.trial_id for c in ans.citations} == {"NCT00000001"} and not gen.calls
+
+
+def test_which_of_them_narrows_the_previous_list(index):
+    a = _assistant(index, ["should not be called"])
+    ans = a.converse(["Which trials give cells per kg?", "Which of them also treat liver failure?"])
+    assert {c.trial_id for c in ans.citations} == {"NCT00000002"} and not a.generator.calls
+
+
+def test_contacts_of_a_trial_without_a_contacts_section_abstain(index):
+    gen = ScriptedGenerator(["Call Lyon [S1]."])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).converse(["What is NCT00000003 about?", "Who can I contact about it?"])
+    assert ans.abstained and "Contacts" in ans.text and len(gen.calls) <= 1
+
+
+def test_where_a_trial_runs_abstains_when_the_record_lists_no_place(index):
+    gen = ScriptedGenerator(["It runs in the uterus [S1]."])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("Where is the uterine scarring trial being run?")
+    assert ans.abstained and "NCT00000003" in ans.text and "locations" in ans.text and not gen.calls
+    located = Assistant(idx, emb, ScriptedGenerator(["unused"])).ask("Where is the knee arthritis trial being run?")
+    assert not located.abstained and "Lyon" in located.text
+
+
+def test_past_side_effects_of_a_trial_without_results_abstain(index):
+    gen = ScriptedGenerator(["Patients had knee arthritis [S1]."])
+    idx, emb = index
+    ans = Assistant(idx, emb, gen).ask("What side effects did patients have in the knee arthritis study?")
+    assert ans.abstained and "no results" in ans.text and not gen.calls

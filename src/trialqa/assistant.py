@@ -18,8 +18,8 @@ from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, sentences, split_sentences, support
 from trialqa.fields_qa import (
-    ELIGIBILITY_Q_RE, RESULTS_Q_RE, STATED_BY, Claim, answer_field, answer_section, eligibility_check, field_intent,
-    has_results, section_intent,
+    ELIGIBILITY_Q_RE, RESULTS_Q_RE, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, Claim, answer_field, answer_section,
+    eligibility_check, field_intent, has_results, lists_locations, section_intent,
 )
 from trialqa.guards import clean_question, steering, strip_labels, ungrounded
 from trialqa.lists import answer_list
@@ -162,6 +162,15 @@ class Assistant:
                     why = f"the page of {trial.nct_id or trial.doc_id} shows no value for {STATED_BY[intent][0].lower()}."
                     yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
                     return
+                if intent == "locations" and WHERE_RUN_RE.search(question):
+                    if not lists_locations(trial):
+                        why = f"the indexed record of {trial.nct_id or trial.doc_id} lists no trial locations."
+                        yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
+                        return
+                    claims = answer_section(trial, "locations", ["Locations"], question)
+                    if claims:  # no structured locations: quote the section
+                        yield from self._finish(self._compose(claims, [target], bullets=True), t0, t_ret, notes, t_ret)
+                        return
             sec = section_intent(question)
             if target and sec and self._identifies(self.index.trials[target], q):
                 trial = self.index.trials[target]
@@ -171,6 +180,10 @@ class Assistant:
                     return
                 if claims is not None:
                     why = f"the {sec[1][0]} section of {trial.nct_id or trial.doc_id} gives no {sec[0]}."
+                    yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
+                    return
+                if sec[0] in SECTION_ONLY:
+                    why = f"the indexed record of {trial.nct_id or trial.doc_id} has no {sec[1][0]} section."
                     yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
                     return
             if target and not scope:

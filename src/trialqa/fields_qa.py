@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trialqa.evidence import Sentence, find_quote, sentences
+from trialqa.evidence import NOT_STATED, Sentence, find_quote, sentences
 from trialqa.query import Query
 from trialqa.types import Trial
 
@@ -204,9 +204,32 @@ ELIGIBILITY_Q_RE = re.compile(
 RESULTS_Q_RE = re.compile(
     r"\b(results?|findings?)\b.{0,60}\b(report|reported|post|posted|publish|published|show|showed|shown|found|so far)\b"
     r"|\b(what|which|any|are there|were there|have there been)\b.{0,20}\b(results|findings)\b"
-    r"|\bwhat did (it|they|the (trial|study)|[\w-]+ (trial|study))\b.{0,40}\b(find|show|conclude)\b",
+    r"|\bwhat did (it|they|the (trial|study)|[\w-]+ (trial|study))\b.{0,40}\b(find|show|conclude)\b"
+    r"|\b(side effects?|adverse (events?|effects?|reactions?)|complications?|deaths?)\b.{0,60}"
+    r"\b(did|were|was|have been|has been|occurred|reported|observed|experienced|seen)\b"
+    r"|\b(did|were there|have there been|has there been)\b.{0,60}\b(side effects?|adverse|complications?|deaths?)\b",
     re.I,
 )
+#: A question about where a trial is carried out (not where something comes from).
+WHERE_RUN_RE = re.compile(
+    r"\bwhere\b.{0,60}\b(run|running|conducted|held|located|take place|taking place|based|carried out|recruit\w*|done)\b"
+    r"|\b(locations?|sites?|cities|countries|hospitals?|centers?|centres?)\b",
+    re.I,
+)
+_LOCATION_HEADING = re.compile(r"^\W*(trial |study )?(contacts? and )?locations?\W*\d*\W*$", re.I)
+
+
+def lists_locations(trial: Trial) -> bool:
+    """True when the record names any place the trial runs (fields, or a Locations sentence
+    that is more than a leftover heading such as "Trial contacts and locations: 1")."""
+    if trial.fields.locations:
+        return True
+    return any(not _LOCATION_HEADING.match(x.text) and NOT_STATED not in x.text
+               for x in sentences(trial) if x.section.split(":")[0] == "Locations")
+
+
+#: Section intents that only their own section can answer: no section, no answer.
+SECTION_ONLY = {"contacts", "email", "phone"}
 
 
 def has_results(trial: Trial) -> bool:
@@ -284,12 +307,14 @@ def answer_section(trial: Trial, intent: str, sections: list[str], question: str
             sents = [x for x in sents if want.group(1).lower() in x.section.lower()]
     elif intent == "title":
         sents = sents[:1]
+    elif intent == "locations":
+        sents = [x for x in sents if not _LOCATION_HEADING.match(x.text) and NOT_STATED not in x.text]
     if not sents:
         return []
     shown = sents[:6]
     kind = {"email": "email addresses", "phone": "phone numbers", "contacts": "contacts",
             "identifiers": "identifiers", "keywords": "keywords", "outcomes": "outcome measures",
-            "title": "title"}[intent]
+            "title": "title", "locations": "locations"}[intent]
     claims = [Claim(f"{who} gives these {kind}:" if intent != "title" else f"The title of {who} is:")]
     claims += [Claim(f"\u201c{x.text}\u201d", [x]) for x in shown]
     if len(sents) > len(shown):

@@ -61,7 +61,9 @@ SCHEMA_WORDS = frozenset(
     summary description brief detailed about purpose aim aims goal goals objective objectives
     keyword keywords result results
     doc document page dose doses dosing dosed dosage dosages administer administered administration
-    route routes""".split()
+    route routes
+    treat treats treated treating test tests tested testing evaluate evaluates evaluated evaluating
+    investigate investigates investigated investigating examine examines use uses using""".split()
 )
 
 SCHEMA_STEMS = frozenset(w[:6] for w in SCHEMA_WORDS if len(w) >= 6)
@@ -115,7 +117,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 
 LIST_RE = re.compile(
     r"^\s*(which|what|list|name|find|show|are there|is there|do any|does any|how many)\b.*\b(trials|studies|records|ones)\b"
-    r"|^\s*(which|what) (trial|study)s?\b|\b(any|all|every|each) (of (the|these|those) )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
+    r"|^\s*(are there|is there|do any|does any)\b.*\b(trial|study)\b|\bany (trial|study)\b"
+    r"|^\s*(which|what) (trial|study)s?\b|^\s*which (ones|of (them|these|those|the (trials|studies)))\b|\b(any|all|every|each) (of (the|these|those) )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
     re.IGNORECASE,
 )
 NEGATION_RE = re.compile(r"\b(?:not|without|never|no|none)\b|n't\b", re.IGNORECASE)
