@@ -273,3 +273,19 @@ def test_past_side_effects_of_a_trial_without_results_abstain(index):
     idx, emb = index
     ans = Assistant(idx, emb, gen).ask("What side effects did patients have in the knee arthritis study?")
     assert ans.abstained and "no results" in ans.text and not gen.calls
+
+
+def test_intervention_question_is_answered_from_the_fields(tmp_path):
+    from trialqa.types import Intervention
+
+    trial = _trial("NCT00000007", "Shingles Prevention Study",
+                   [("Interventions", "Biological: Varicella-zoster vaccine\nBiological: Placebo")],
+                   interventions=[Intervention(type="Biological", name="Varicella-zoster vaccine"),
+                                  Intervention(type="Biological", name="Placebo")])
+    embedder = HashingEmbedder()
+    build_index([*TRIALS, trial], tmp_path / "ix", embedder, progress=False)
+    gen = ScriptedGenerator(["should not be called"])
+    a = Assistant(load_index(tmp_path / "ix", embedder), embedder, gen)
+    ans = a.ask("What intervention is tested in the study 'Shingles Prevention Study'?")
+    assert "Varicella-zoster vaccine" in ans.text and not gen.calls
+    assert {(c.trial_id, c.section) for c in ans.citations} == {("NCT00000007", "Interventions")}

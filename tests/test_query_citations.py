@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from trialqa.citations import SourceBook
 from trialqa.evidence import Sentence, split_sentences
 from trialqa.query import analyse, has_term, words
@@ -58,3 +60,13 @@ def test_stream_holds_back_partial_keys():
     out = list(book.stream(iter(["It studies HPV [", "S", "1", "] clearance."])))
     assert "".join(out) == "It studies HPV [000_abc · Summary] clearance."
     assert all("[S" not in piece for piece in out)
+
+
+@pytest.mark.parametrize(("question", "title"), [
+    ("What intervention is tested in the study 'Shingles Prevention Study'?", "Shingles Prevention Study"),
+    ('Who sponsors "Omega-3 Fatty Acids in Bipolar Disorder"?', "Omega-3 Fatty Acids in Bipolar Disorder"),
+    ("Which condition is studied in the trial titled \u2018Progestin Induced Dysphoria\u2019?", "Progestin Induced Dysphoria"),
+    ("What's the patient's age limit in the knee arthritis trial?", None),
+])
+def test_quoted_titles_in_any_quotes_but_not_apostrophes(question: str, title: str | None) -> None:
+    assert analyse(question).title_phrase == title

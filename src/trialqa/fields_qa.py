@@ -77,6 +77,7 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("start_date", re.compile(r"\bwhen did\b.*\b(start|begin)|\bstart(ing)? date\b|\bwhen (does|will|did) .*\b(start|begin)\b|\bwhen was it started\b", re.I)),
     ("completion_date", re.compile(r"\bcompletion date\b|\bwhen (does|will|did) .*\b(end|finish|complete)\b|\bexpected to (end|finish|complete)\b", re.I)),
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
+    ("interventions", re.compile(r"\b(what|which)\b.{0,25}\b(interventions?|drugs?|treatments?|vaccines?|therap(y|ies)|products?|devices?)\b.{0,40}\b(tested|studied|given|used|evaluated|compared|investigated|administered|received)\b|\bwhat (is|are) (being )?(tested|studied|evaluated|investigated|compared)\b|\bwhat (is|are) the interventions?\b", re.I)),
     ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),
     ("allocation", re.compile(r"\brandomi[sz]ed\b|\ballocation\b", re.I)),
     ("intervention_model", re.compile(r"\bintervention(al)? model\b|\b(parallel|crossover|cross-over|factorial) (assignment|design|group)", re.I)),
@@ -164,6 +165,16 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
     if intent == "conditions" and f.conditions:
         q = quote_for(trial, [f.conditions[0]], ["Conditions", "Title"])
         return [Claim(f"{who} studies {_join(f.conditions)}.", [q])] if q else None
+    if intent == "interventions" and f.interventions:
+        claims = []
+        for iv in f.interventions[:6]:
+            if not iv.name:
+                continue
+            q = quote_for(trial, [iv.name], ["Interventions", "Arms"])
+            if q:
+                kind = f" ({iv.type.lower()})" if iv.type else ""
+                claims.append(Claim(f"{who} tests {iv.name}{kind}.", [q]))
+        return claims or None
     if intent == "locations" and f.locations:
         claims = []
         for loc in f.locations[:5]:

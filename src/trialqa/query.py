@@ -121,6 +121,8 @@ LIST_RE = re.compile(
     r"|^\s*(which|what) (trial|study)s?\b|^\s*which (ones|of (them|these|those|the (trials|studies)))\b|\b(any|all|every|each) (of (the|these|those) )?(trials|studies)\b|\bhow many (of the )?(trials|studies)\b",
     re.IGNORECASE,
 )
+#: A quoted title: "…", “…”, ‘…’ or '…' (a single quote not inside a word, so apostrophes are not quotes).
+QUOTED_RE = re.compile(r"\"([^\"]{12,})\"|“([^”]{12,})”|‘([^’]{12,})’|(?<!\w)'([^']{12,})'(?!\w)")
 NEGATION_RE = re.compile(r"\b(?:not|without|never|no|none)\b|n't\b", re.IGNORECASE)
 AGE_RE = re.compile(
     r"\b(\d{1,3})[\s-]*(?:years?|yrs?|y)[\s-]*old\b|\baged?\s+(\d{1,3})\b|\b(\d{1,3})[\s-]*year[\s-]*olds?\b",
@@ -183,9 +185,9 @@ def analyse(question: str) -> Query:
     m = AGE_RE.search(question)
     if m:
         q.age = int(next(g for g in m.groups() if g))
-    quoted = re.search(r"[\"“'‘]([^\"”’]{12,})[\"”’]", question)
+    quoted = QUOTED_RE.search(question)
     if quoted:
-        q.title_phrase = quoted.group(1).strip()
+        q.title_phrase = next(g for g in quoted.groups() if g).strip()
     toks = words(NCT_RE.sub(" ", question))
     seen: list[str] = []
     for t in toks:
