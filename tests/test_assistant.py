@@ -198,10 +198,14 @@ def test_eligibility_questions_quote_the_criterion(index):
     assert not gen.calls
 
 
-def test_any_of_these_trials_is_a_list_question(index):
+@pytest.mark.parametrize("question", [
+    "Could a 62 year old take part in any of these trials? Which ones?",
+    "Is there any trial that would take a 62 year old patient?",
+])
+def test_age_questions_over_any_trial_are_list_questions(index, question):
     gen = ScriptedGenerator(["should not be called"])
     idx, emb = index
-    ans = Assistant(idx, emb, gen).ask("Could a 62 year old take part in any of these trials? Which ones?")
+    ans = Assistant(idx, emb, gen).ask(question)
     assert {c.trial_id for c in ans.citations} == {"NCT00000001"} and not gen.calls
 
 
@@ -236,13 +240,6 @@ def test_answer_using_a_specialised_term_no_trial_contains_is_withheld(index):
     assert ans.abstained and "scurvy" in ans.text and not ans.citations
     everyday = a.ask("Where does the knee arthritis treatment goes for the pain?")
     assert "mentions 'goes'" not in everyday.text
-
-
-def test_is_there_any_trial_for_an_age_is_a_list_question(index):
-    gen = ScriptedGenerator(["should not be called"])
-    idx, emb = index
-    ans = Assistant(idx, emb, gen).ask("Is there any trial that would take a 62 year old patient?")
-    assert {c.trial_id for c in ans.citations} == {"NCT00000001"} and not gen.calls
 
 
 def test_which_of_them_narrows_the_previous_list(index):

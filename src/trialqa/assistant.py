@@ -251,8 +251,7 @@ class Assistant:
         trial does not contain ("... in the psoriasis trial?" moves on, "the cells" does not)."""
         if len(last) != 1 or target == last[0] or not q.groups:
             return False
-        other = self.index.trials[target]
-        naming = " ".join([other.title, *(s.text for s in other.sections if s.name.split(":")[0] in NAMING)]).lower()
+        naming = _text_of(self.index.trials[target], NAMING).lower()
         naming_words = set(words(naming))
         current = support(self.index.trials[last[0]], q).matched
         return not any(any(has_term(naming, naming_words, t) for t in g) and not current.intersection(g)
@@ -261,7 +260,7 @@ class Assistant:
     def _identifies(self, trial: Trial, q: Query | list[str]) -> bool:
         """True when every content term only names the trial (title, condition, place ...),
         so a field answer covers the whole question. Takes a Query or one term group."""
-        text = " ".join([trial.title, *(s.text for s in trial.sections if s.name.split(":")[0] in IDENTIFYING)])
+        text = _text_of(trial, IDENTIFYING)
         lower, ws = text.lower(), set(words(text))
         groups = q.groups if isinstance(q, Query) else [q]
         return all(any(has_term(lower, ws, t) for t in g) for g in groups)
@@ -409,19 +408,21 @@ class Assistant:
     def _sources_block(self, evidence: list[Sentence], book: SourceBook, gen, budget: int) -> str:
         """The numbered sources, grouped under one header per trial (a trial id costs about
         ten prompt tokens, so it is written once); within the token budget, best first."""
-        kept, used = [], 0
+        kept: list[Sentence] = []
+        headed: dict[str, None] = {}  # trials with a header line, in order of first appearance
+        used = 0
         for s in evidence:
             cost = gen.count_tokens(f"[S9] {s.section}: {s.text}") + 2
-            if all(k.trial_id != s.trial_id for k in kept):
+            if s.trial_id not in headed:
                 trial = self.index.trials[s.trial_id]
                 cost += gen.count_tokens(f"{trial.nct_id or trial.doc_id}:") + 1
             if used + cost > budget and kept:
                 continue
             kept.append(s)
+            headed[s.trial_id] = None
             used += cost
-        order = list(dict.fromkeys(s.trial_id for s in kept))
         lines = []
-        for tid in order:
+        for tid in headed:
             trial = self.index.trials[tid]
             lines.append(f"{trial.nct_id or trial.doc_id}:")
             for s in (s for s in kept if s.trial_id == tid):
@@ -479,6 +480,11 @@ def _last_user(history: list[Turn]) -> str | None:
 
 def _last_trials(history: list[Turn]) -> list[str]:
     return next((t.trials for t in reversed(history) if t.role == "assistant" and t.trials), [])
+
+
+def _text_of(trial: Trial, sections: set[str]) -> str:
+    """The trial's title and the text of its sections of these kinds ("X: Y" counts as "X")."""
+    return " ".join([trial.title, *(s.text for s in trial.sections if s.name.split(":")[0] in sections)])
 
 
 def _norm(text: str) -> str:

@@ -639,12 +639,11 @@ def _refined(index: Any, vectors: Any, k: int, refine: int) -> Any:
     """IVF-PQ ids as the retriever returns them: k x refine candidates re-ranked with the exact vectors."""
     import numpy as np
 
+    from trialqa.retrieve import rerank_exact
+
     out = np.full((len(vectors), k), -1, dtype=np.int64)
-    cand = index.dense.search(vectors, k * refine)[1]
-    for row, ids in enumerate(cand):
-        ids = np.sort(ids[ids >= 0])
-        exact = np.asarray(index.embeddings[ids]) @ vectors[row]
-        best = ids[np.argsort(-exact, kind="stable")][:k]
+    for row, ids in enumerate(index.dense.search(vectors, k * refine)[1]):
+        best = rerank_exact(ids, index.embeddings, vectors[row], k)
         out[row, : len(best)] = best
     return out
 

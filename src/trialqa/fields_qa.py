@@ -230,13 +230,16 @@ WHERE_RUN_RE = re.compile(
 _LOCATION_HEADING = re.compile(r"^\W*(trial |study )?(contacts? and )?locations?\W*\d*\W*$", re.I)
 
 
+def _names_a_place(sent: Sentence) -> bool:
+    """A Locations sentence that is more than a leftover heading ("Trial contacts and locations: 1")."""
+    return not _LOCATION_HEADING.match(sent.text) and NOT_STATED not in sent.text
+
+
 def lists_locations(trial: Trial) -> bool:
-    """True when the record names any place the trial runs (fields, or a Locations sentence
-    that is more than a leftover heading such as "Trial contacts and locations: 1")."""
+    """True when the record names any place the trial runs (fields, or a Locations sentence)."""
     if trial.fields.locations:
         return True
-    return any(not _LOCATION_HEADING.match(x.text) and NOT_STATED not in x.text
-               for x in sentences(trial) if x.section.split(":")[0] == "Locations")
+    return any(_names_a_place(x) for x in sentences(trial) if x.section.split(":")[0] == "Locations")
 
 
 #: Section intents that only their own section can answer: no section, no answer.
@@ -319,7 +322,7 @@ def answer_section(trial: Trial, intent: str, sections: list[str], question: str
     elif intent == "title":
         sents = sents[:1]
     elif intent == "locations":
-        sents = [x for x in sents if not _LOCATION_HEADING.match(x.text) and NOT_STATED not in x.text]
+        sents = [x for x in sents if _names_a_place(x)]
     if not sents:
         return []
     shown = sents[:6]

@@ -154,9 +154,8 @@ class Retriever:
             with _faiss_single_thread():
                 _, ids = index.dense.search(vector[None, :], min(n * max(1, refine), index.dense.ntotal))
             found = ids[0][ids[0] >= 0]
-            if refine > 1 and len(found):  # re-rank the compressed codes' candidates with the exact vectors
-                exact = np.asarray(index.embeddings[np.sort(found)]) @ vector
-                found = np.sort(found)[np.argsort(-exact, kind="stable")][:n]
+            if refine > 1:
+                found = rerank_exact(found, index.embeddings, vector, n)
             return [int(index.dense_rows[i]) for i in found]
         pos = index.dense_pos[rows]
         with_vector, without = rows[pos >= 0], rows[pos < 0]
@@ -193,6 +192,16 @@ class Retriever:
             return []
         scores = bm25.get_scores_from_ids(ids)
         return [self._trial_ids[i] for i in _top(scores, n) if scores[i] > 0]
+
+
+def rerank_exact(candidates: np.ndarray, embeddings: np.ndarray, vector: np.ndarray, n: int) -> np.ndarray:
+    """The `n` best of an approximate index's candidate vector ids, re-ranked by exact inner
+    product with the stored (memory-mapped) vectors; ties keep id order."""
+    ids = np.sort(candidates[candidates >= 0])
+    if not len(ids):
+        return ids
+    exact = np.asarray(embeddings[ids]) @ vector
+    return ids[np.argsort(-exact, kind="stable")][:n]
 
 
 @contextlib.contextmanager
