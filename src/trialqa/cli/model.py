@@ -32,3 +32,16 @@ def path() -> None:
     from trialqa.models import resolve_gguf
 
     click.echo(str(resolve_gguf()))
+
+
+@command.command("check")
+@click.option("--model", "model", type=click.Path(dir_okay=False), help="GGUF file instead of the configured one.")
+@handle_errors
+def check(model: str | None) -> None:
+    """Run the GGUF that `ask` loads on a short prompt (in a child process) and print its speed."""
+    from trialqa.models import check_runs, resolve_gguf
+
+    gguf = resolve_gguf(model)
+    speed = check_runs(gguf)
+    click.echo(f"llama.cpp runs {gguf.name}: prompt {speed['prompt_tokens_per_s']} tokens/s, "
+               f"generation {speed['generated_tokens_per_s']} tokens/s")
