@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,38 @@ def test_non_gguf_model_rejected(tmp_path: Path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelUnavailable, match="not a GGUF"):
         resolve_gguf(bad, Settings())
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("import os, signal; os.kill(os.getpid(), signal.SIGILL)", r"crashed \(SIGILL\).*LLAMA_REBUILD=1"),
+    ("import sys; sys.exit('cannot map the tensors')", "cannot run .*cannot map the tensors"),
+])
+def test_model_check_turns_a_crashing_llama_into_one_line(monkeypatch, tmp_path: Path, code, expected):
+    """A child that dies (an illegal instruction in llama.cpp) or fails is one ModelUnavailable line."""
+    import trialqa.models as models
+
+    monkeypatch.setattr(models, "_CHECK_CODE", code)
+    with pytest.raises(ModelUnavailable, match=expected) as err:
+        models.check_runs(tmp_path / "m.gguf")
+    assert "\n" not in str(err.value)
+
+
+def test_model_defaults_sets_a_field_for_one_construction_only():
+    """`use_extra_bufts` (no Llama() argument) is set on the defaults while loading, then restored."""
+    lib = pytest.importorskip("llama_cpp.llama_cpp")
+    from trialqa.generate import _model_defaults
+
+    if "use_extra_bufts" not in {name for name, _ in lib.llama_model_params._fields_}:
+        pytest.skip("this llama-cpp-python has no use_extra_bufts")
+    before = lib.llama_model_default_params().use_extra_bufts
+    with _model_defaults(use_extra_bufts=not before, no_such_field=1):
+        assert lib.llama_model_default_params().use_extra_bufts is (not before)
+    assert lib.llama_model_default_params().use_extra_bufts is before
+
+
+@pytest.mark.integration
+def test_bundled_model_runs_in_llama_cpp():
+    """`trialqa model check`: the real GGUF is loaded and evaluated in a child process."""
+    result = CliRunner().invoke(cli, ["model", "check"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"prompt [\d.]+ tokens/s, generation [\d.]+ tokens/s", result.output)

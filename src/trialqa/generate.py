@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -67,16 +68,18 @@ class LlamaGenerator:
         except ImportError as exc:
             raise ModelUnavailable("llama-cpp-python is not installed: run 'make setup'") from exc
         try:
-            self._llm = Llama(
-                model_path=str(gguf),
-                n_ctx=settings.llm.n_ctx,
-                n_threads=settings.llm.n_threads or os.cpu_count(),
-                n_threads_batch=settings.llm.n_threads or os.cpu_count(),
-                n_batch=settings.llm.n_batch,
-                use_mmap=settings.llm.use_mmap,
-                seed=settings.llm.seed,
-                verbose=False,
-            )
+            with _model_defaults(use_extra_bufts=settings.llm.repack):
+                self._llm = Llama(
+                    model_path=str(gguf),
+                    n_ctx=settings.llm.n_ctx,
+                    n_threads=settings.llm.n_threads or os.cpu_count(),
+                    n_threads_batch=settings.llm.n_threads or os.cpu_count(),
+                    n_batch=settings.llm.n_batch,
+                    use_mmap=settings.llm.use_mmap,
+                    flash_attn=settings.llm.flash_attn,
+                    seed=settings.llm.seed,
+                    verbose=False,
+                )
         except Exception as exc:
             raise ModelUnavailable(f"cannot load GGUF model {gguf}: {exc}; point --model or TRIALQA_MODEL at a valid GGUF file") from exc
         self.name = gguf.name
@@ -87,6 +90,24 @@ class LlamaGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def speed(self, prompt_tokens: int = 64, generated: int = 8) -> dict[str, float]:
+        """Evaluate a short prompt and decode a few tokens; their speeds in tokens/s."""
+        import time
+
+        with self.lock:
+            llm = self._llm
+            tokens = llm.tokenize(b" The trial enrolls adults with moderate plaque psoriasis." * 16)[:prompt_tokens]
+            llm.reset()
+            t0 = time.perf_counter()
+            llm.eval(tokens)
+            t1 = time.perf_counter()
+            for token in tokens[:generated]:
+                llm.eval([token])
+            t2 = time.perf_counter()
+            llm.reset()
+        return {"prompt_tokens_per_s": round(len(tokens) / (t1 - t0), 1),
+                "generated_tokens_per_s": round(generated / (t2 - t1), 1)}
 
     def stream(self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
                stop: list[str] | None = None) -> Iterator[str]:
@@ -106,6 +127,38 @@ class LlamaGenerator:
                         yield delta
             except ValueError as exc:  # e.g. prompt longer than the context window
                 raise GenerationError(f"generation failed: {exc}") from exc
+
+
+_DEFAULTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _model_defaults(**fields: object) -> Iterator[None]:
+    """Set llama_model_params fields that llama-cpp-python's `Llama()` has no argument for
+    (`use_extra_bufts`), on the defaults it starts from, for one construction only.
+    A field (or a binding layout) this llama-cpp-python does not have is left alone."""
+    try:
+        from llama_cpp import llama_cpp as lib
+
+        original = lib.llama_model_default_params
+        known = {name for name, _ in lib.llama_model_params._fields_}
+    except (ImportError, AttributeError):  # another binding layout: nothing to set
+        yield
+        return
+
+    def defaults():  # type: ignore[no-untyped-def]
+        params = original()
+        for name, value in fields.items():
+            if name in known:
+                setattr(params, name, value)
+        return params
+
+    with _DEFAULTS_LOCK:
+        lib.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = original
 
 
 _CACHE: dict[str, Generator] = {}

@@ -117,27 +117,17 @@ def resolve_gguf(explicit: str | Path | None = None, settings: Settings | None =
     return ensure_bundled_gguf(settings)
 
 
-#: Run in a child process by `check_runs`: load the GGUF as `ask` does, evaluate a prompt and
-#: generate a few tokens, print the speeds as JSON. A crash here cannot take the caller down.
-_CHECK_CODE = """
-import json, sys, time
-from llama_cpp import Llama
-path, n_threads, n_batch, use_mmap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-llm = Llama(model_path=path, n_ctx=512, n_threads=n_threads, n_threads_batch=n_threads,
-            n_batch=n_batch, use_mmap=use_mmap, verbose=False)
-prompt = llm.tokenize(b" The trial enrolls adults with moderate plaque psoriasis." * 8)[:64]
-t0 = time.perf_counter(); llm.eval(prompt); t1 = time.perf_counter()
-out = [llm.sample(temp=0.0)]
-for _ in range(7):
-    llm.eval(out[-1:]); out.append(llm.sample(temp=0.0))
-t2 = time.perf_counter()
-print(json.dumps({"prompt_tokens_per_s": round(len(prompt) / (t1 - t0), 1),
-                  "generated_tokens_per_s": round(7 / (t2 - t1), 1)}))
-"""
+#: Run in a child process by `check_runs`: load the GGUF as `ask` does and time a short
+#: prompt and a few decoded tokens. A crash there cannot take the caller down.
+_CHECK_CODE = (
+    "import json, sys; from pathlib import Path; from trialqa.generate import LlamaGenerator; "
+    "print(json.dumps(LlamaGenerator(Path(sys.argv[1])).speed()))"
+)
 
 
-def check_runs(gguf: Path, settings: Settings | None = None, timeout_s: float = 300.0) -> dict[str, float]:
-    """Load `gguf` with llama.cpp in a child process and run a short prompt and answer.
+def check_runs(gguf: Path, timeout_s: float = 300.0) -> dict[str, float]:
+    """Load `gguf` with llama.cpp in a child process (with the settings of this environment)
+    and time a short prompt and a few decoded tokens.
 
     A llama-cpp-python wheel compiled for CPU features the machine refuses (seen: AMX
     tile instructions faulting) kills the process with SIGILL on the first evaluation; this
@@ -148,9 +138,7 @@ def check_runs(gguf: Path, settings: Settings | None = None, timeout_s: float = 
     import subprocess
     import sys
 
-    settings = settings or get_settings()
-    args = [sys.executable, "-c", _CHECK_CODE, str(gguf), str(settings.llm.n_threads or os.cpu_count()),
-            str(settings.llm.n_batch), "1" if settings.llm.use_mmap else "0"]
+    args = [sys.executable, "-c", _CHECK_CODE, str(gguf)]
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
