@@ -55,3 +55,20 @@ def test_direct_path_gives_sentence_transformers_vectors() -> None:
     reference = SentenceTransformer(str(path), device="cpu", local_files_only=True).encode(texts, normalize_embeddings=True)
     np.testing.assert_allclose(ours.embed(texts), reference, atol=1e-5)
     assert ours.dim == 384 and ours.max_tokens == 256
+
+
+@pytest.mark.integration
+def test_bfloat16_batches_match_float32_vectors() -> None:
+    """A batch embedded in bfloat16 (the default on CPUs with bfloat16 instructions) points
+    where the float32 vectors point; small inputs stay in float32."""
+    from trialqa.embed import _SMALL, SentenceTransformerEmbedder, bundled_embedder_path
+
+    path = bundled_embedder_path()
+    exact = SentenceTransformerEmbedder(path, dtype="float32")
+    fast = SentenceTransformerEmbedder(path, dtype="bfloat16")
+    assert not exact.bf16 and fast.bf16
+    texts = [f"Group {i} receives {i}.5 mg/kg of drug X intravenously every {i % 4 + 1} weeks for psoriasis."
+             for i in range(3 * _SMALL)]
+    cosine = (exact.embed(texts) * fast.embed(texts)).sum(axis=1)
+    assert cosine.min() > 0.999
+    np.testing.assert_array_equal(exact.embed(texts[:_SMALL]), fast.embed(texts[:_SMALL]))

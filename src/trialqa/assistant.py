@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trialqa import prompts
-from trialqa.citations import SourceBook, citation, label, tidy
+from trialqa.citations import SourceBook, citation, key_grammar, label, tidy
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, sentences, split_sentences, support
 from trialqa.fields_qa import (
@@ -75,7 +75,9 @@ class Assistant:
         if self._generator is None:
             from trialqa.generate import load_generator
 
-            self._generator = load_generator(self._model, self.settings)
+            generator = load_generator(self._model, self.settings)
+            prime_generator(generator, self.settings)
+            self._generator = generator
         return self._generator
 
     @property
@@ -369,7 +371,9 @@ class Assistant:
         first: float | None = None
         raw, shown = "", []
         released = suppressed = False
-        pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, stop=["\nQuestion:", "\n\n\n"])
+        grammar = key_grammar(len(book.sources)) if self.settings.llm.key_grammar else None
+        pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, grammar=grammar,
+                            stop=["\nQuestion:", "\n\n\n"])
         for piece in book.stream(pieces):
             if first is None:
                 first = time.perf_counter()
@@ -472,6 +476,17 @@ class Assistant:
         answer.timings = Timings(retrieve_s=round(t_ret - t0, 4),
                                  first_token_s=round((first or now) - t0, 4), total_s=round(now - t0, 4))
         yield answer
+
+
+def prime_generator(generator, settings: Settings) -> str | None:
+    """Put the fixed answer prefix (system prompt and worked example) into a local model's
+    context, from the state file of an earlier process when there is one
+    (TRIALQA_LLM__PREFIX_CACHE); a generator without `prime` (a server) is left alone."""
+    prime = getattr(generator, "prime", None)
+    if prime is None:
+        return None
+    cache_dir = Path(settings.home).expanduser() / "prompt-cache" if settings.llm.prefix_cache else None
+    return prime(prompts.answer_messages("", ""), cache_dir)
 
 
 def _last_user(history: list[Turn]) -> str | None:

@@ -395,15 +395,17 @@ class RecordingGenerator:
 
 def _assistant(cfg: Config) -> tuple[Any, RecordingGenerator, dict[str, float]]:
     """An Assistant over the seeds index with a recording generator, and its load times."""
-    from trialqa.assistant import Assistant
+    from trialqa.assistant import Assistant, prime_generator
 
     settings = _settings()
     load: dict[str, float] = {}
     load["embedder_s"], embedder = _timed(lambda: _embedder(cfg, settings))
     load["index_s"], index = _timed(lambda: _ensure_index(cfg, "seeds", embedder, settings))
     load["model_s"], generator = _timed(lambda: _generator(cfg, settings))
+    load["prime_s"], primed = _timed(lambda: prime_generator(generator, settings))  # as `trialqa ask` does
     recorder = RecordingGenerator(generator)
-    return Assistant(index, embedder, recorder, settings=settings), recorder, {k: round(v, 3) for k, v in load.items()}
+    return (Assistant(index, embedder, recorder, settings=settings), recorder,
+            {**{k: round(v, 3) for k, v in load.items()}, "prime": primed})
 
 
 def _ask_sample(assistant: Any, recorder: RecordingGenerator, question: str, history: list[Any]) -> tuple[Any, Result]:
@@ -541,7 +543,8 @@ def _profile(cfg: Config, assistant: Any, recorder: RecordingGenerator, llm: lis
 
 
 def ask_cold(cfg: Config, question: str) -> Result:
-    """Load everything, then time the first question (no warm-up, empty prompt cache)."""
+    """Load everything as `trialqa ask` does (the fixed prefix restored from its state file
+    when one exists), then time the first question."""
     assistant, recorder, load = _assistant(cfg)
     _, sample = _ask_sample(assistant, recorder, question, [])
     return {"load_s": load, **sample}

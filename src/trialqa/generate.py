@@ -84,12 +84,77 @@ class LlamaGenerator:
             raise ModelUnavailable(f"cannot load GGUF model {gguf}: {exc}; point --model or TRIALQA_MODEL at a valid GGUF file") from exc
         self.name = gguf.name
         self.path = gguf
+        self._context = [settings.llm.n_ctx, settings.llm.n_batch, settings.llm.repack, settings.llm.flash_attn]
         self.n_ctx = int(self._llm.n_ctx())
         self._temperature = settings.llm.temperature
         self.lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def prime(self, messages: Messages, cache_dir: Path | None = None) -> str:
+        """Evaluate a fixed prompt prefix now, so that the first question pays only for its own
+        tokens. With `cache_dir`, llama.cpp's state after the prefix is kept in a file there
+        (mode 0600, named by model file, llama.cpp version, context settings and the prompt
+        text) and later processes restore it instead of evaluating the prefix again.
+        Returns "restored" or "evaluated"."""
+        with self.lock:
+            state = self._state_file(messages, cache_dir) if cache_dir else None
+            if state and state.is_file() and self._restore(state):
+                return "restored"
+            self._llm.reset()
+            for _ in self._llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, stream=True):
+                pass
+            if state:
+                self._save(state)
+            return "evaluated"
+
+    def _state_file(self, messages: Messages, cache_dir: Path) -> Path:
+        import hashlib
+        import json
+
+        import llama_cpp
+
+        info = self.path.stat()
+        key = json.dumps([str(self.path.resolve()), info.st_size, info.st_mtime_ns, llama_cpp.__version__,
+                          self._context, messages])
+        return cache_dir / f"prefix-{hashlib.sha256(key.encode()).hexdigest()[:20]}.state"
+
+    def _restore(self, state: Path) -> bool:
+        import ctypes
+
+        from llama_cpp import llama_cpp as lib
+
+        llm = self._llm
+        tokens = (lib.llama_token * self.n_ctx)()
+        count = ctypes.c_size_t(0)
+        try:
+            ok = lib.llama_state_load_file(llm._ctx.ctx, str(state).encode(), tokens, self.n_ctx, ctypes.byref(count))
+        except (AttributeError, OSError):
+            ok = False
+        if not ok or not 0 < count.value <= self.n_ctx:
+            llm.reset()  # a stale or damaged file: evaluate the prefix instead
+            return False
+        llm.input_ids[: count.value] = tokens[: count.value]
+        llm.n_tokens = count.value
+        llm._requires_eval = True  # the restored logits are not a live decode's
+        return True
+
+    def _save(self, state: Path) -> None:
+        from llama_cpp import llama_cpp as lib
+
+        llm = self._llm
+        tmp = state.with_name(f"{state.name}.tmp-{os.getpid()}")
+        try:
+            state.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tokens = (lib.llama_token * llm.n_tokens)(*llm.input_ids[: llm.n_tokens].tolist())
+            if lib.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), tokens, llm.n_tokens):
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, state)
+        except (AttributeError, OSError):
+            pass  # no file: the next process evaluates the prefix, as it would without one
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def speed(self, prompt_tokens: int = 64, generated: int = 8) -> dict[str, float]:
         """Evaluate a short prompt and decode a few tokens; their speeds in tokens/s."""

@@ -73,6 +73,13 @@ class LLMSettings(_Group):
         "(Q4_K_M, AVX-512, 2 cores): prompt 66 tokens/s with, 80 without, generation the same",
     )
     flash_attn: bool = Field(False, description="llama.cpp flash attention (no gain measured here without repacking)")
+    prefix_cache: bool = Field(
+        True, description="keep llama.cpp's state after the fixed prompt prefix in $TRIALQA_HOME/prompt-cache, "
+        "so a new process restores it instead of evaluating ~250 tokens",
+    )
+    key_grammar: bool = Field(
+        False, description="constrain the model's answer with a grammar: sentences ending in keys of the sources shown, or NOT FOUND",
+    )
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
@@ -94,6 +101,9 @@ class Settings(BaseSettings):
     model: Path | None = Field(None, description="GGUF file to use instead of the bundled one")
     embedder: str | None = Field(
         None, description="sentence-transformers model directory instead of the bundled one"
+    )
+    embedder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="encoder precision; auto = bfloat16 on CPUs with bfloat16 instructions (AVX512-BF16, AMX)",
     )
     backend: Literal["llama", "openai"] = Field("llama", description="generation backend")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
