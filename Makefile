@@ -24,7 +24,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 setup: $(if $(LLAMA_REBUILD),llama-rebuild) $(STAMP) browser-deps
 	@$(TRIALQA) model install
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q '$(LLAMA_PKG)'
