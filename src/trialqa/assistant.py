@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trialqa import prompts
-from trialqa.citations import SourceBook, citation, key_grammar, label, tidy
+from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
 from trialqa.evidence import NOT_STATED, Sentence, clip, not_stated, sentences, split_sentences, support
 from trialqa.fields_qa import (
@@ -371,9 +371,7 @@ class Assistant:
         first: float | None = None
         raw, shown = "", []
         released = suppressed = False
-        grammar = key_grammar(len(book.sources)) if self.settings.llm.key_grammar else None
-        pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, grammar=grammar,
-                            stop=["\nQuestion:", "\n\n\n"])
+        pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, stop=["\nQuestion:", "\n\n\n"])
         for piece in book.stream(pieces):
             if first is None:
                 first = time.perf_counter()

@@ -16,16 +16,6 @@ KEY_RE = re.compile(r"S?(\d+)", re.IGNORECASE)
 BARE_KEY_RE = re.compile(r"\b(?:source\s+)?S(\d+)\b")
 
 
-def key_grammar(n_sources: int) -> str:
-    """GBNF for an answer whose every sentence ends in keys of the given sources, or NOT FOUND."""
-    keys = " | ".join(f'"S{i}"' for i in range(1, max(1, n_sources) + 1))
-    return "\n".join([
-        'root ::= "NOT FOUND" | claim (" " claim)*',
-        'claim ::= [^\\[\\n] [^\\[\\n]* " [" key (", " key)* "]" "."?',
-        f"key ::= {keys}",
-    ])
-
-
 def label(trial: Trial, section: str) -> str:
     """The inline citation shown to users, e.g. '[NCT04232592 · Eligibility]'."""
     return f"[{trial.nct_id or trial.doc_id} · {section}]"

@@ -77,9 +77,6 @@ class LLMSettings(_Group):
         True, description="keep llama.cpp's state after the fixed prompt prefix in $TRIALQA_HOME/prompt-cache, "
         "so a new process restores it instead of evaluating ~250 tokens",
     )
-    key_grammar: bool = Field(
-        False, description="constrain the model's answer with a grammar: sentences ending in keys of the sources shown, or NOT FOUND",
-    )
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
