@@ -32,7 +32,10 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
-LLM = {"temperature": 0.0, "n_threads": THREADS}
+#: The server loads the GGUF with llama.cpp's defaults (weights repacked) and evaluates each
+#: prompt whole, so the in-process side does the same: repacked kernels round differently,
+#: and a prefix restored or evaluated apart can tip a close greedy choice.
+LLM = {"temperature": 0.0, "n_threads": THREADS, "repack": True}
 PROMPTS = [
     [{"role": "user", "content": "In one short sentence: what is a placebo?"}],
     [{"role": "system", "content": "Answer with one word."},
@@ -153,7 +156,8 @@ def cli_envs(fresh_base_url: str, index_dir: Path) -> dict[str, dict[str, str]]:
     common = {"TRIALQA_LLM__N_THREADS": str(THREADS), "TRIALQA_LLM__TEMPERATURE": "0",
               "TRIALQA_INDEX": str(index_dir)}
     return {
-        "llama": {**common, "TRIALQA_BACKEND": "llama"},
+        "llama": {**common, "TRIALQA_BACKEND": "llama", "TRIALQA_LLM__REPACK": "true",
+                  "TRIALQA_LLM__PREFIX_CACHE": "false"},
         "openai": {**common, "TRIALQA_BACKEND": "openai", "TRIALQA_BASE_URL": fresh_base_url},
     }
 

@@ -478,13 +478,12 @@ class Assistant:
 
 def prime_generator(generator, settings: Settings) -> str | None:
     """Put the fixed answer prefix (system prompt and worked example) into a local model's
-    context, from the state file of an earlier process when there is one
-    (TRIALQA_LLM__PREFIX_CACHE); a generator without `prime` (a server) is left alone."""
+    context at load, from the state file of an earlier process when there is one. Off with
+    TRIALQA_LLM__PREFIX_CACHE=false; a generator without `prime` (a server) is left alone."""
     prime = getattr(generator, "prime", None)
-    if prime is None:
+    if prime is None or not settings.llm.prefix_cache:
         return None
-    cache_dir = Path(settings.home).expanduser() / "prompt-cache" if settings.llm.prefix_cache else None
-    return prime(prompts.answer_messages("", ""), cache_dir)
+    return prime(prompts.answer_messages("", ""), Path(settings.home).expanduser() / "prompt-cache")
 
 
 def _last_user(history: list[Turn]) -> str | None:

@@ -74,8 +74,8 @@ class LLMSettings(_Group):
     )
     flash_attn: bool = Field(False, description="llama.cpp flash attention (no gain measured here without repacking)")
     prefix_cache: bool = Field(
-        True, description="keep llama.cpp's state after the fixed prompt prefix in $TRIALQA_HOME/prompt-cache, "
-        "so a new process restores it instead of evaluating ~250 tokens",
+        True, description="evaluate the fixed prompt prefix when the model loads and keep llama.cpp's state after it "
+        "in $TRIALQA_HOME/prompt-cache, so a new process restores it instead of evaluating ~250 tokens",
     )
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
