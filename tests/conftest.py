@@ -1,4 +1,4 @@
-"""Fixtures shared by the test modules: where the shared data and the seed pages live."""
+"""Fixtures shared by the test modules: where the shared data, the seed pages and the bundled model live."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def shared_dir() -> Path:
 def seeds_dir() -> Path:
     """The project's five seed pages."""
     return ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def bundled_gguf() -> Path:
+    """The assembled bundled GGUF; skips when the model packages are not installed."""
+    from trialqa.errors import ModelUnavailable
+    from trialqa.models import ensure_bundled_gguf
+
+    try:
+        return ensure_bundled_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(f"bundled GGUF unavailable: {exc}")

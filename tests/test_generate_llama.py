@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from trialqa import prompts
-from trialqa.errors import ModelUnavailable
 
 pytestmark = pytest.mark.integration
 
@@ -16,32 +15,22 @@ SOURCES = "NCT00000003:\n[S1] Interventions: Drug Y 5 mg/kg is given intravenous
 QUESTION = "How is drug Y given?"
 
 
-@pytest.fixture(scope="module")
-def gguf() -> Path:
-    from trialqa.models import resolve_gguf
-
-    try:
-        return resolve_gguf()
-    except ModelUnavailable as exc:
-        pytest.skip(f"bundled model not installed: {exc}")
-
-
 def _answer(gen) -> str:
     return "".join(gen.stream(prompts.answer_messages(SOURCES, QUESTION), max_tokens=24))
 
 
-def test_prefix_state_is_saved_privately_restored_and_answers_the_same(gguf: Path, tmp_path: Path):
+def test_prefix_state_is_saved_privately_restored_and_answers_the_same(bundled_gguf: Path, tmp_path: Path):
     from trialqa.generate import LlamaGenerator
 
     prefix = prompts.answer_messages("", "")
-    first = LlamaGenerator(gguf)
+    first = LlamaGenerator(bundled_gguf)
     assert first.prime(prefix, tmp_path) == "evaluated"
     files = list(tmp_path.glob("prefix-*.state"))
     assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
     expected = _answer(first)
     del first
 
-    second = LlamaGenerator(gguf)  # a new context, as in a new process
+    second = LlamaGenerator(bundled_gguf)  # a new context, as in a new process
     assert second.prime(prefix, tmp_path) == "restored"
     assert _answer(second) == expected
 

@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from trialqa.errors import ModelUnavailable
 from trialqa.generate import LlamaGenerator
 from trialqa.generate_openai import OpenAIGenerator
-from trialqa.models import ensure_bundled_gguf
 from trialqa.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -47,11 +45,8 @@ YES_NO = 'root ::= "yes" | "no"'
 
 
 @pytest.fixture(scope="module")
-def gguf() -> Path:
-    try:
-        return ensure_bundled_gguf()
-    except ModelUnavailable as exc:
-        pytest.skip(f"bundled GGUF unavailable: {exc}")
+def gguf(bundled_gguf: Path) -> Path:
+    return bundled_gguf
 
 
 @contextlib.contextmanager
