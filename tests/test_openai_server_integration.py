@@ -44,11 +44,6 @@ PROMPTS = [
 YES_NO = 'root ::= "yes" | "no"'
 
 
-@pytest.fixture(scope="module")
-def gguf(bundled_gguf: Path) -> Path:
-    return bundled_gguf
-
-
 @contextlib.contextmanager
 def _serve(gguf: Path, log: Path) -> Iterator[str]:
     """`python -m llama_cpp.server` on a free port; yields its base URL, stops it on exit."""
@@ -74,14 +69,14 @@ def _serve(gguf: Path, log: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with _serve(gguf, tmp_path_factory.mktemp("server") / "server.log") as url:
+def base_url(bundled_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(bundled_gguf, tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
 
 
 @pytest.fixture
-def fresh_base_url(gguf: Path, tmp_path: Path) -> Iterator[str]:
-    with _serve(gguf, tmp_path / "server.log") as url:
+def fresh_base_url(bundled_gguf: Path, tmp_path: Path) -> Iterator[str]:
+    with _serve(bundled_gguf, tmp_path / "server.log") as url:
         yield url
 
 
@@ -102,8 +97,8 @@ def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout_s: float
 
 
 @pytest.fixture(scope="module")
-def local(gguf: Path) -> LlamaGenerator:
-    return LlamaGenerator(gguf, Settings(llm=LLM))
+def local(bundled_gguf: Path) -> LlamaGenerator:
+    return LlamaGenerator(bundled_gguf, Settings(llm=LLM))
 
 
 @pytest.fixture(scope="module")

@@ -393,8 +393,9 @@ class RecordingGenerator:
             call["completion_tokens"] = self.inner.count_tokens("".join(pieces))
 
 
-def _assistant(cfg: Config) -> tuple[Any, RecordingGenerator, dict[str, float]]:
-    """An Assistant over the seeds index with a recording generator, and its load times."""
+def _assistant(cfg: Config) -> tuple[Any, RecordingGenerator, Result]:
+    """An Assistant over the seeds index with a recording generator, its load times and
+    whether the fixed prefix was restored or evaluated."""
     from trialqa.assistant import Assistant, prime_generator
 
     settings = _settings()

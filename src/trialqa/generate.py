@@ -133,8 +133,7 @@ class LlamaGenerator:
         except (AttributeError, OSError):
             ok = False
         if not ok or not 0 < count.value <= self.n_ctx:
-            llm.reset()  # a stale or damaged file: evaluate the prefix instead
-            return False
+            return False  # a stale or damaged file: `prime` resets and evaluates the prefix
         llm.input_ids[: count.value] = tokens[: count.value]
         llm.n_tokens = count.value
         llm._requires_eval = True  # the restored logits are not a live decode's

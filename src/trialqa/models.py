@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,11 +137,6 @@ def check_runs(gguf: Path, timeout_s: float = 300.0) -> dict[str, float]:
     tile instructions faulting) kills the process with SIGILL on the first evaluation; this
     turns that into a one-line ModelUnavailable instead of a crash in `ask`.
     """
-    import json
-    import signal
-    import subprocess
-    import sys
-
     args = [sys.executable, "-c", _CHECK_CODE, str(gguf)]
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
