@@ -46,13 +46,14 @@ from pydantic import BaseModel
 
 from trialqa import __version__
 from trialqa.chunk import chunk_trials
+from trialqa.answer.db import DB_FILE, TrialDB, write_database
 from trialqa.embed import Embedder
 from trialqa.errors import BadInput, IndexCorrupt, IndexMismatch, IndexNotFound
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Chunk, Trial
 
 #: Bumped whenever the files' layout or meaning changes; older indexes must be rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: trials.db (AACT-shaped fields)
 #: Version tag of `sparse_tokens`; part of the manifest so a tokenizer change forces a rebuild.
 SPARSE_TOKENIZER = "lower-alnum-nostem-stopwords-v1"
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -89,6 +90,7 @@ class Index:
     sparse: Any  # bm25s over chunks, in chunk-row order
     trial_sparse: Any  # bm25s over whole trials, in `trials` order
     _by_trial: dict[str, range] = field(default_factory=dict, repr=False)
+    _db: TrialDB | None = field(default=None, repr=False)
     dense_pos: np.ndarray = field(init=False, repr=False)  # chunk row -> vector id, -1 if none
 
     def __post_init__(self) -> None:
@@ -99,6 +101,13 @@ class Index:
             if i == len(self.chunks) or self.chunks[i].trial_id != self.chunks[start].trial_id:
                 self._by_trial[self.chunks[start].trial_id] = range(start, i)
                 start = i
+
+    @property
+    def db(self) -> TrialDB:
+        """The AACT-shaped SQLite copy of the trials' structured fields (opened on first use)."""
+        if self._db is None:
+            self._db = TrialDB(self.path / DB_FILE)
+        return self._db
 
     def chunk_rows(self, trial_id: str) -> range:
         """Rows of `trial_id`'s chunks (contiguous), empty for an unknown trial."""
@@ -213,6 +222,7 @@ def build_index(
             _write_sparse(tmp / "bm25_trials", (trial_text(t) for t in trials))
             _write_jsonl(tmp / "trials.jsonl", trials)
             _write_jsonl(tmp / "chunks.jsonl", chunks)
+            write_database(tmp / DB_FILE, trials)
             np.save(tmp / "embeddings.npy", vectors)
             timings["write_s"] = time.perf_counter() - t0
             manifest = Manifest(
@@ -522,7 +532,7 @@ def load_index(path: Path, embedder: Embedder | None = None, settings: Settings 
     check_manifest(manifest, path, embedder, settings)
     for rel, info in manifest.files.items():
         _verify_file(path, rel, info)
-    for rel in ("trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense_rows.npy", "dense.faiss"):
+    for rel in ("trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense_rows.npy", "dense.faiss", DB_FILE):
         if rel not in manifest.files:
             raise IndexCorrupt(f"index {path}: manifest lists no {rel}: {_rebuild_hint(path)}")
     try:

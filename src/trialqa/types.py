@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trialqa.answer.plan import Plan, Table
+
 SourceFormat = Literal[
     "veeva-page", "medpath-page", "ctgov-page", "ctgov-xml", "ctgov-api-v2", "ctgov-classic-json"
 ]
@@ -80,6 +82,11 @@ class TrialFields(BaseModel):
     primary_outcomes: list[str] = Field(default_factory=list)
     secondary_outcomes: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    acronym: str | None = None
+    official_title: str | None = None
+    condition_mesh: list[str] = Field(default_factory=list, description="MeSH terms the registry derived for the conditions")
+    intervention_mesh: list[str] = Field(default_factory=list, description="MeSH terms derived for the interventions")
+    has_results: bool | None = Field(None, description="results are posted in the record (None: the source cannot say)")
 
 
 class Trial(BaseModel):
@@ -150,6 +157,9 @@ class Answer(BaseModel):
     trials: list[str] = Field(
         default_factory=list, description="trial ids the answer is about (follow-up state)"
     )
+    plan: Plan | None = Field(None, description="the question as understood")
+    table: Table | None = Field(None, description="list / count / comparison answers: every matching trial")
+    retrieved: list[str] = Field(default_factory=list, description="trial ids retrieval returned, best first")
 
 
 class Turn(BaseModel):

@@ -140,8 +140,8 @@ def _v2_study(study: dict[str, Any]) -> Study:
     s.conditions = [squash(c) for c in _list(p, "conditionsModule.conditions")]
     s.keywords = [squash(k) for k in _list(p, "conditionsModule.keywords")]
     derived = study.get("derivedSection") or {}
-    for module in ("conditionBrowseModule", "interventionBrowseModule"):
-        s.mesh_terms += [_str(m, "term") for m in _list(derived, f"{module}.meshes")]
+    s.mesh_terms = [_str(m, "term") for m in _list(derived, "conditionBrowseModule.meshes")]
+    s.intervention_mesh_terms = [_str(m, "term") for m in _list(derived, "interventionBrowseModule.meshes")]
     d = p.get("designModule") or {}
     s.study_type = humanize(_str(d, "studyType")) or None
     s.phase = " ".join(_list(d, "phases")) or None
@@ -256,7 +256,7 @@ def _classic_study(study: dict[str, Any]) -> Study:
     derived = study.get("DerivedSection") or {}
     s.mesh_terms = [_str(m, "ConditionMeshTerm")
                     for m in _list(derived, "ConditionBrowseModule.ConditionMeshList.ConditionMesh")]
-    s.mesh_terms += [_str(m, "InterventionMeshTerm")
+    s.intervention_mesh_terms = [_str(m, "InterventionMeshTerm")
                      for m in _list(derived, "InterventionBrowseModule.InterventionMeshList.InterventionMesh")]
     d = p.get("DesignModule") or {}
     s.study_type = _str(d, "StudyType") or None

@@ -129,7 +129,7 @@ def _study(root: etree._Element) -> Study:
     s.conditions = [squash(e.text) for e in root.iterfind("condition") if squash(e.text)]
     s.keywords = [squash(e.text) for e in root.iterfind("keyword") if squash(e.text)]
     s.mesh_terms = [squash(e.text) for e in root.iterfind("condition_browse/mesh_term")]
-    s.mesh_terms += [squash(e.text) for e in root.iterfind("intervention_browse/mesh_term")]
+    s.intervention_mesh_terms = [squash(e.text) for e in root.iterfind("intervention_browse/mesh_term")]
     s.study_type = _text(root, "study_type") or None
     s.phase = _text(root, "phase") or None
     for tag, label in (

@@ -98,6 +98,7 @@ class Study:
     conditions: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     mesh_terms: list[str] = field(default_factory=list)
+    intervention_mesh_terms: list[str] = field(default_factory=list)
     study_type: str | None = None
     phase: str | None = None
     design: list[tuple[str, str]] = field(default_factory=list)
@@ -178,7 +179,8 @@ def _add_sections(draft: Draft, s: Study) -> None:
     draft.add("Status", _kv([("Overall status", norm_status(s.status)), *s.status_lines]), "Status")
     draft.add("Identifiers", _kv([("NCT number", s.nct_id)]) + "\n" + "\n".join(s.ids), "Identifiers")
     draft.add("Dates", _kv(s.dates), "Dates")
-    keywords = [("Keywords", "; ".join(s.keywords)), ("MeSH terms", "; ".join(s.mesh_terms))]
+    keywords = [("Keywords", "; ".join(s.keywords)),
+                ("MeSH terms", "; ".join([*s.mesh_terms, *s.intervention_mesh_terms]))]
     draft.add("Keywords", _kv(keywords), "Keywords")
     for sub, text in s.results:
         draft.add(f"Results: {sub}" if sub else "Results", text, f"Results: {sub}" if sub else "Results")
@@ -222,5 +224,10 @@ def study_to_trial(study: Study, path: Path, fmt: SourceFormat) -> Trial:
         primary_outcomes=[squash(o.measure) for o in study.outcomes.get("Primary", [])],
         secondary_outcomes=[squash(o.measure) for o in study.outcomes.get("Secondary", [])],
         keywords=study.keywords,
+        acronym=squash(study.acronym) or None,
+        official_title=squash(study.official_title) or None,
+        condition_mesh=[squash(m) for m in study.mesh_terms if squash(m)],
+        intervention_mesh=[squash(m) for m in study.intervention_mesh_terms if squash(m)],
+        has_results=bool(study.results),
     )
     return draft.finish()
