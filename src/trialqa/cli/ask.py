@@ -22,6 +22,10 @@ def answer_json(answer: Answer, id_: object = None) -> dict:
         citations=[c.model_dump(include={"trial_id", "nct_id", "doc_id", "section", "quote"}) for c in answer.citations],
         timings=answer.timings.model_dump(),
     )
+    if answer.plan is not None:
+        out["plan"] = answer.plan.model_dump(mode="json", exclude_defaults=True) | {"labels": answer.plan.labels()}
+    if answer.table is not None:
+        out["table"] = answer.table.model_dump(mode="json")
     if answer.notes:
         out["notes"] = answer.notes
     if answer.error:
