@@ -162,6 +162,13 @@ class Answer(BaseModel):
     retrieved: list[str] = Field(default_factory=list, description="trial ids retrieval returned, best first")
 
 
+class SourcesReady(BaseModel):
+    """Yielded by `Assistant.stream` when retrieval and evidence selection are done and
+    before the model writes: front ends show these sources at once."""
+
+    citations: list[Citation] = Field(default_factory=list)
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
