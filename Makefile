@@ -69,7 +69,7 @@ chat: setup
 	$(TRIALQA) chat
 
 bench: setup
-	$(PY) -m trialqa.bench
+	$(PY) -m benchmarks
 
 clean-index:
 	rm -rf indexes/seeds

@@ -42,3 +42,31 @@ def bundled_gguf() -> Path:
         return ensure_bundled_gguf()
     except ModelUnavailable as exc:
         pytest.skip(f"bundled GGUF unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def corpus2000_index(tmp_path_factory, shared_dir) -> Path:
+    """A 2,000-record index for the real embedder: $TRIALQA_CORPUS2000 or indexes/corpus2000 when
+    it loads with the current code and embedder (read only), else built once per session from
+    the shared ctgov-xml records into a temporary directory (about a minute; a clean clone)."""
+    from trialqa.embed import load_embedder
+    from trialqa.errors import TrialQAError
+    from trialqa.parse import ingest
+    from trialqa.settings import get_settings
+    from trialqa.store import build_index, load_index
+
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    for candidate in (os.environ.get("TRIALQA_CORPUS2000"), ROOT / "indexes" / "corpus2000"):
+        if candidate and (Path(candidate) / "manifest.json").is_file():
+            try:
+                load_index(Path(candidate), embedder)
+                return Path(candidate)
+            except TrialQAError:
+                pass  # another format or embedder: build a private copy below
+    records = shared_dir / "corpus" / "ctgov-xml"
+    if not records.is_dir():
+        pytest.skip(f"no ctgov-xml records under {shared_dir}")
+    out = tmp_path_factory.mktemp("corpus2000") / "corpus2000"
+    build_index(ingest([records]).trials, out, load_embedder(settings, purpose="index"), settings, progress=False)
+    return out

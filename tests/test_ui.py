@@ -227,4 +227,333 @@ def test_app_has_no_upload_and_one_guarded_chat_endpoint():
     named = {fn.api_name: fn for fn in app.fns.values() if fn.api_visibility == "public"}
     assert set(named) == {"chat"}
     generating = [fn for fn in app.fns.values() if fn.concurrency_id == ui.CONCURRENCY_ID]
-    assert len(generating) == 3 and all(fn.concurrency_limit == 1 for fn in generating)
+    assert len(generating) == 4 and all(fn.concurrency_limit == 1 for fn in generating)  # ask, example, chip, API
+
+
+# ------------------------------------------------------------------ corpus-scale fakes
+
+PHASES = ["Phase 1", "Phase 2", "Phase 3", "Phase 4"]
+CONDITIONS = ["Breast Cancer", "Asthma", "Psoriasis", "Diabetes"]
+PWNED_TITLE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> =HYPERLINK("x")'
+REDTEAM_PAGE = Path(__file__).resolve().parent.parent / "evals/redteam/pages/rt05_veeva_script_tags.txt"
+
+
+def synthetic_trials(n: int = 120) -> dict:
+    """`n` small records (phase, condition, sex vary with the number), one with a hostile
+    title, plus the red-team page with script tags in its sections."""
+    from trialqa.parse import parse_file
+    from trialqa.types import Section, Source, Trial, TrialFields
+
+    trials = {}
+    for k in range(n):
+        nct = f"NCT{10000000 + k:08d}"
+        phase, cond = PHASES[k % 4], CONDITIONS[(k // 4) % 4]
+        sex = "Female" if k % 5 == 0 else "All"
+        title = PWNED_TITLE if k == 2 else f"Study {k} of {cond.lower()}"
+        sections = [Section(name="Title", text=title), Section(name="Conditions", text=cond),
+                    Section(name="Design", text=f"This is a {phase} study. Sex: {sex}. Enrollment: {10 + k}."),
+                    Section(name="Eligibility: Inclusion", text=f"Adults with {cond.lower()}.")]
+        trials[nct] = Trial(trial_id=nct, nct_id=nct, doc_id=nct, title=title, sections=sections,
+                            source=Source(path=f"{nct}.xml", format="ctgov-xml"),
+                            fields=TrialFields(phase=phase, conditions=[cond], sex=sex, enrollment=10 + k))
+    red = parse_file(REDTEAM_PAGE)
+    trials[red.trial_id] = red
+    return trials
+
+
+class PlanAssistant(FakeAssistant):
+    """A fake with the corpus-scale contract: a plan per question (phase, condition, 'women',
+    'per phase'), every matching trial in a table, SourcesReady before the text, and
+    `stream(..., plan=)` answering an edited plan. It really filters its records, so
+    removing a filter changes the answer."""
+
+    def __init__(self, n: int = 120, delay: float = 0.0, draft: str | None = None):
+        super().__init__(delay=delay)
+        self.trials = synthetic_trials(n)
+        self.index = SimpleNamespace(path=Path(f"indexes/synthetic{n}"), trials=self.trials,
+                                     manifest=SimpleNamespace(counts={"trials": len(self.trials), "chunks": 4 * n},
+                                                              embedder_id="hashing-256"))
+        self.draft = draft  # streamed instead of the final text, to test the replacement
+        self.plans: list = []
+
+    @staticmethod
+    def understand(question: str):
+        from trialqa.answer.plan import Cond, Plan
+
+        q = question.lower()
+        filters = []
+        if m := re.search(r"phase (\d)", q):
+            filters.append(Cond(field="phase", op="eq", value=f"Phase {m.group(1)}", label=f"phase {m.group(1)}"))
+        for c in CONDITIONS:
+            if c.lower() in q:
+                filters.append(Cond(field="condition", op="contains", value=c, label=f"condition: {c.lower()}"))
+        if re.search(r"\bwomen\b", q):
+            filters.append(Cond(field="sex", op="is", value="Female", label="sex: women only"))
+        group = "phase" if re.search(r"\b(per|by) phase\b", q) else None
+        intent = "count" if q.startswith("how many") else "list"
+        return Plan(question=question, intent=intent, filters=filters, group_by=group)
+
+    def _matches(self, trial, cond) -> bool:
+        f = trial.fields
+        if cond.field == "phase":
+            return f.phase == cond.value
+        if cond.field == "condition":
+            return any(cond.value.lower() in c.lower() for c in f.conditions)
+        if cond.field == "sex":
+            return f.sex == cond.value
+        return False
+
+    def stream(self, question: str, history=(), plan=None):
+        from trialqa.answer.plan import Row, Table
+        from trialqa.types import SourcesReady
+
+        history = list(history)
+        self.calls.append((question, history))
+        plan = plan or self.understand(question)
+        self.plans.append(plan)
+        hits = [t for t in self.trials.values() if all(self._matches(t, c) for c in plan.filters)]
+        cites = [Citation(trial_id=t.trial_id, nct_id=t.nct_id, doc_id=t.doc_id, section="Conditions",
+                          quote=", ".join(t.fields.conditions), title=t.title) for t in hits]
+        rows = [Row(trial_id=t.trial_id, title=t.title, cite=i,
+                    values={"phase": t.fields.phase or "", "condition": ", ".join(t.fields.conditions),
+                            "enrollment": str(t.fields.enrollment or "")})
+                for i, t in enumerate(hits)]
+        groups = {}
+        if plan.group_by:
+            for t in hits:
+                groups[t.fields.phase or ""] = groups.get(t.fields.phase or "", 0) + 1
+        table = Table(columns=["phase", "condition", "enrollment"], rows=rows, total=len(rows),
+                      of=len(self.trials), groups=groups)
+        what = " and ".join(c.label for c in plan.filters) or "any trial"
+        text = f"{len(rows)} of the {len(self.trials)} indexed trials match ({what})."
+        yield SourcesReady(citations=cites[:5])
+        for piece in re.findall(r"\S+\s*", self.draft or text):
+            time.sleep(self.delay)
+            yield piece
+        yield Answer(text=text, citations=cites, plan=plan, table=table, trials=[t.trial_id for t in hits],
+                     timings=Timings(first_token_s=0.01, total_s=0.02))
+
+
+def finished(assistant, question, chat=None, turns=None, views=None, plan=None):
+    """Run one turn through the session logic; returns (chat, turns, views)."""
+    _, _, chat, q = ui.accept(question, chat or [])
+    *_, last = ui.run_turn(assistant, q, chat, turns or [], views or [], plan)
+    return last
+
+
+def action(kind, view=0, arg=""):
+    import json
+
+    return json.dumps({"a": kind, "v": view, "x": arg})
+
+
+# ------------------------------------------------------------------ plans, tables, charts
+
+
+def test_list_answer_shows_plan_chips_and_a_paged_table():
+    a = PlanAssistant()
+    chat, turns, views = finished(a, "Which phase 3 breast cancer trials are there?")
+    html = chat[-1]["content"]
+    assert "As understood:" in html and "phase 3" in html and "condition: breast cancer" in html
+    assert html.count('data-tq="drop"') == 2  # one removable chip per filter
+    n = sum(1 for t in a.trials.values() if t.fields.phase == "Phase 3" and "Breast Cancer" in t.fields.conditions)
+    assert f"{n} of the {len(a.trials)} indexed trials" in html
+    assert html.count("<tr data-trial=") == min(n, ui.PAGE)
+    assert "\n" not in html and turns[-1].trials and views[0].at == len(chat) - 1
+
+
+def test_sort_and_page_rerender_the_same_bubble():
+    a = PlanAssistant(n=200)
+    chat, _, views = finished(a, "Which asthma trials are there?")
+    assert len(a.trials) > 0 and len(views[0].answer.table.rows) == 50
+    ids = lambda html: re.findall(r'<tr data-trial="([^"]+)"', html)  # noqa: E731
+    first = ids(chat[-1]["content"])
+    out = ui.act(a, action("sort", 0, "enrollment"), chat, views)
+    out = ui.act(a, action("sort", 0, "enrollment"), out.chat, out.views)  # second click: descending
+    desc = ids(out.chat[-1]["content"])
+    enrol = {r.trial_id: int(r.values["enrollment"]) for r in views[0].answer.table.rows}
+    assert [enrol[i] for i in desc] == sorted(enrol.values(), reverse=True)[:20] and desc != first
+    assert "enrollment \u25bc" in out.chat[-1]["content"]
+    paged = ui.act(a, action("page", 0, "2"), out.chat, out.views)
+    assert "41\u201350 of 50" in paged.chat[-1]["content"] and len(ids(paged.chat[-1]["content"])) == 10
+    assert len(paged.chat) == len(chat)  # the same bubble, re-rendered
+    stale = ui.act(a, action("sort", 7, "title"), chat, views)
+    assert stale.chat == chat and stale.views == views
+
+
+def test_csv_holds_every_matching_trial_and_defuses_formulas():
+    import csv
+    import io
+
+    a = PlanAssistant(n=200)
+    chat, _, views = finished(a, "Which trials are there?")  # no filter: every record
+    out = ui.act(a, action("csv", 0), chat, views)
+    import json
+
+    payload = json.loads(out.download)
+    assert payload["name"].endswith(".csv") and payload["type"] == "text/csv"
+    rows = list(csv.reader(io.StringIO(payload["text"])))
+    assert rows[0][:2] == ["nct_id", "title"] and len(rows) - 1 == len(a.trials)
+    assert {r[0] for r in rows[1:]} == set(a.trials)
+    hostile = next(r for r in rows if r[0] == "NCT10000002")
+    assert hostile[1] == PWNED_TITLE  # data, not HTML: kept verbatim ...
+    assert ui.table_csv(Answer(text="", table=views[0].answer.table.model_copy(
+        update={"rows": [views[0].answer.table.rows[0].model_copy(update={"title": "=cmd()"})]}))).splitlines()[1].split(",")[1] == "'=cmd()"
+
+
+def test_grouped_count_gets_a_bar_chart():
+    a = PlanAssistant()
+    chat, _, _ = finished(a, "How many breast cancer trials per phase?")
+    html = chat[-1]["content"]
+    assert 'class="tq-chart"' in html and html.count('class="tq-bar-row"') == 4
+    assert "by phase" in html and html.count('data-tq="drop"') == 2
+
+
+def test_removing_a_chip_re_answers_without_that_filter():
+    a = PlanAssistant()
+    chat, turns, views = finished(a, "Which phase 3 breast cancer trials are there?")
+    chat2, question, plan = ui.reask(action("drop", 0, "0"), chat, views)
+    assert [f.label for f in plan.filters] == ["condition: breast cancer"]
+    assert "without \u201cphase 3\u201d" in chat2[-2]["content"] and question == views[0].answer.plan.question
+    *_, (chat3, _, views3) = ui.run_turn(a, question, chat2, turns, views, plan)
+    assert a.plans[-1] == plan  # the edited plan was answered, not the question re-read
+    before, after = views3[0].answer.table.total, views3[1].answer.table.total
+    assert after > before and f"{after} of the" in chat3[-1]["content"]
+    assert ui.reask(action("drop", 0, "9"), chat, views)[2] is None  # a stale chip does nothing
+
+
+def test_edited_plan_needs_an_assistant_that_takes_one():
+    _, _, views = finished(PlanAssistant(), "Which phase 3 trials?")
+    _, _, chat, q = ui.accept("x", [])
+    *_, (chat, _, _) = ui.run_turn(FakeAssistant(), q, chat, [], [], views[0].answer.plan)
+    assert "tq-error" in chat[-1]["content"] and "edited plan" in chat[-1]["content"]
+
+
+def test_hostile_record_text_is_escaped_in_chips_tables_charts_and_panel():
+    from trialqa.answer.plan import Cond, Plan, Row, Table
+
+    a = PlanAssistant()
+    chat, _, views = finished(a, "Which phase 3 trials are there?")
+    html = chat[-1]["content"]
+    assert "NCT10000002" in html and "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;window.__pwned=2&lt;/script&gt;" in html
+    evil = Plan(question="q", intent="count", filters=[Cond(field="topic", value=1, label=PWNED_TITLE)])
+    table = Table(rows=[Row(trial_id='NCT1" onclick="x', title=PWNED_TITLE, values={PWNED_TITLE: PWNED_TITLE})],
+                  groups={PWNED_TITLE: 3})
+    view = ui.View(question=PWNED_TITLE, answer=Answer(text=PWNED_TITLE, plan=evil, table=table))
+    for block in (ui.render_view(view, 0), ui.plan_chips(evil, 0), ui.chart_html(table.groups)):
+        assert "<script" not in block and "<img" not in block and 'onclick="' not in block
+    red = next(t for t in a.trials.values() if t.doc_id.startswith("rt05"))
+    panel = ui.trial_html(red)
+    assert "<script" not in panel and "<iframe" not in panel and 'href="javascript' not in panel
+    assert "&lt;script&gt;document.location" in panel
+
+
+def test_trial_panel_highlights_the_cited_sentence():
+    a = PlanAssistant()
+    chat, _, views = finished(a, "Which psoriasis trials are there?")
+    row = views[0].answer.table.rows[0]
+    out = ui.act(a, action("trial", 0, f"{row.trial_id}|{row.cite}"), chat, views)
+    assert out.panel and f'data-trial="{row.trial_id}"' in out.panel
+    assert '<mark class="tq-hl">Psoriasis</mark>' in out.panel and "cited: Conditions" in out.panel
+    missing = ui.act(a, action("trial", 0, "NCT99999999|"), chat, views)
+    assert "not in this index" in missing.panel
+
+
+def test_highlight_finds_a_clipped_quote_with_other_spacing():
+    from trialqa.types import Section, Source, Trial
+
+    t = Trial(trial_id="X", doc_id="X", source=Source(path="x", format="veeva-page"),
+              sections=[Section(name="Arms", text="Group A gets 1.5x10E6/kg\nintravenously at baseline and every 2 weeks.")])
+    cite = Citation(trial_id="X", doc_id="X", section="Arms", quote="1.5x10E6/kg intravenously at baseline and every…")
+    assert '<mark class="tq-hl">1.5x10E6/kg<br>intravenously at baseline and every</mark>' in ui.trial_html(t, cite)
+
+
+def test_sources_show_before_the_text_and_the_checked_answer_replaces_the_draft():
+    a = PlanAssistant(draft="Some unchecked draft text")
+    _, _, chat, q = ui.accept("Which asthma trials?", [])
+    steps = list(ui.run_turn(a, q, chat, [], []))
+    assert "Sources found:" in steps[0][0][-1]["content"] and "unchecked draft" not in steps[0][0][-1]["content"]
+    final = steps[-1][0][-1]["content"]
+    assert "unchecked draft" not in final and "replaced by the checked answer" in final
+    _, _, views = finished(PlanAssistant(), "Which asthma trials?")
+    assert "replaced by the checked answer" not in ui.render_view(views[0], 0)
+
+
+def test_export_markdown_has_questions_plans_tables_and_citations():
+    import json
+
+    a = PlanAssistant()
+    chat, turns, views = finished(a, "Which phase 3 psoriasis trials are there?")
+    chat, turns, views = finished(a, "How many asthma trials per phase?", chat, turns, views)
+    md = json.loads(ui.act(a, action("export", -1), chat, views).download)["text"]
+    assert md.startswith("# trialqa conversation\n\nIndex: synthetic120 (121 trials)")
+    assert "## 1. Which phase 3 psoriasis trials are there?" in md and "## 2. How many asthma" in md
+    assert "As understood: intent: list \u00b7 phase 3 \u00b7 condition: psoriasis" in md
+    assert "| NCT id | Title | phase | condition | enrollment |" in md
+    assert "Sources:\n1. NCT1000" in md and "https://clinicaltrials.gov/study/NCT1000" in md
+
+
+# ------------------------------------------------------------------ patient notes, indexes
+
+
+NOTE = ("A 58-year-old woman presents with a two-week history of cough and wheeze. Past medical "
+        "history of asthma since childhood, hypertension treated with amlodipine, no smoking. "
+        "On examination she is afebrile with scattered wheeze; vital signs are stable. Spirometry "
+        "shows an FEV1 of 65% predicted with reversibility. She has no history of cancer and is "
+        "not pregnant. She is interested in a clinical trial of a new inhaled treatment.")
+
+
+def test_patient_notes_are_told_from_questions():
+    assert ui.looks_like_note(NOTE)
+    assert ui.looks_like_note("58 yo man, history of asthma, presents with wheeze and cough for two weeks, on salbutamol, "
+                              "no other illness, non smoker")
+    assert not ui.looks_like_note("Could a 58-year-old woman with diabetes join NCT05106972?")
+    assert not ui.looks_like_note("Which phase 3 breast cancer trials are recruiting women?")
+
+
+def test_patient_note_without_matching_says_so_in_one_line(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility", None)  # import fails
+    chat, _, views = finished(PlanAssistant(), NOTE)
+    assert "tq-error" in chat[-1]["content"] and "match_note is missing" in chat[-1]["content"]
+    assert views == [] and "patient note of" in chat[-2]["content"]
+
+
+def test_patient_note_gives_a_ranked_table_of_verdicts(monkeypatch):
+    import sys
+
+    calls = []
+
+    def match_note(index, embedder, note, k):
+        calls.append((note, k))
+        return [{"trial_id": "NCT10000004", "verdict": "eligible", "deciding": ["Inclusion: Adults with asthma."]},
+                SimpleNamespace(trial_id="NCT10000005", verdict="excluded", criteria=PWNED_TITLE)]
+
+    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility", SimpleNamespace(match_note=match_note))
+    a = PlanAssistant()
+    chat, turns, views = finished(a, NOTE)
+    html = chat[-1]["content"]
+    assert calls == [(NOTE, 10)] and a.calls == []  # the note went to matching, not to the question path
+    assert html.count("<tr data-trial=") == 2 and ">eligible<" in html and ">excluded<" in html
+    assert "Inclusion: Adults with asthma." in html and "<script" not in html
+    assert views[0].answer.table.rows[0].title == "Study 4 of asthma" and turns[-1].trials == ["NCT10000004", "NCT10000005"]
+
+
+def test_index_picker_lists_indexes_and_loads_each_once(tmp_path):
+    import json
+
+    for name, n in (("seeds", 5), ("corpus2000", 2000)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps({"counts": {"trials": n, "chunks": 3 * n}}))
+    (tmp_path / "notes").mkdir()  # no manifest: not an index
+    base = FakeAssistant()
+    loaded = []
+    lib = ui.Library(base, tmp_path, load=lambda b, p: loaded.append(p) or PlanAssistant(n=8))
+    assert lib.choices() == [("corpus2000 (2,000 trials)", "corpus2000"), ("seeds (5 trials)", "seeds")]
+    assert lib.get("seeds") is base and lib.get("") is base
+    other = lib.get("corpus2000")
+    assert lib.get("corpus2000") is other and loaded == [tmp_path / "corpus2000"]
+    with pytest.raises(BadInput, match="no index named"):
+        lib.get("../../etc")

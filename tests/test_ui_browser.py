@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_ui import HOSTILE, FakeAssistant, answer, cite
+from test_ui import HOSTILE, PWNED_TITLE, FakeAssistant, PlanAssistant, answer, cite
 from test_ui_client import launched, real_assistant
 
 from trialqa import ui
@@ -136,3 +136,130 @@ def test_seed_question_in_the_browser_with_the_real_model(browser, tmp_path):
     times = {"field_answer": field, "model_answer": model, "answer_text": text}
     (ARTIFACTS / "ui_browser_times.json").write_text(json.dumps(times, indent=2))
     print("browser times:", json.dumps(times))
+
+
+# ------------------------------------------------------------------ corpus-scale answers
+
+
+def table_ids(page) -> list[str]:
+    return last_answer(page).locator("table.tq-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.trial)")
+
+
+def caption(page) -> str:
+    return last_answer(page).locator(".tq-count").inner_text()
+
+
+def act_and_wait(page, locator, predicate_js: str, timeout_ms: int = 15_000):
+    """Click `locator` (a quick action: sort, page, open a record) and wait for the page to change."""
+    locator.click()
+    page.wait_for_function(predicate_js, timeout=timeout_ms, polling=50)
+
+
+def download(page, locator) -> tuple[str, str]:
+    with page.expect_download(timeout=15_000) as info:
+        locator.click()
+    d = info.value
+    return d.suggested_filename, Path(d.path()).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def scale_assistant():
+    """The corpus-scale contract at 2,000 records (fake answers, real filtering, hostile titles)."""
+    return PlanAssistant(n=2000, delay=0.002)
+
+
+def test_list_table_chips_csv_chart_panel_and_export(browser, scale_assistant, tmp_path):
+    import csv
+    import io
+
+    a = scale_assistant
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "manifest.json").write_text(json.dumps({"counts": {"trials": 8, "chunks": 32}}))
+    small = PlanAssistant(n=8)
+    lib = ui.Library(a, tmp_path, load=lambda base, path: small)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with launched(a, library=lib) as url:
+        page = open_chat(browser, url)
+        footer = page.inner_text("#tq-footer")
+        assert "synthetic2000" in footer and f"{len(a.trials):,} trials" in footer
+        took = ask(page, "Which phase 3 breast cancer trials are there?")
+        expect = sorted(t.trial_id for t in a.trials.values()
+                        if t.fields.phase == "Phase 3" and t.fields.conditions == ["Breast Cancer"])
+        chips = last_answer(page).locator(".tq-pchip").all_inner_texts()
+        assert any("phase 3" in c for c in chips) and any("condition: breast cancer" in c for c in chips), chips
+        ids = table_ids(page)
+        assert len(ids) == 20 and ids == expect[:20]
+        assert caption(page) == f"1\u201320 of {len(expect)} matching trials of the {len(a.trials):,} indexed trials"
+        assert PWNED_TITLE in last_answer(page).locator("tbody tr").first.inner_text()  # shown as text
+        page.screenshot(path=str(ARTIFACTS / "ui_table.png"), full_page=True)
+
+        # sort: enrollment descending after two clicks
+        header = last_answer(page).locator("th[data-col=enrollment] button")
+        act_and_wait(page, header, "document.querySelector('#tq-chat th[data-col=enrollment]').innerText.includes('\u25b2')")
+        act_and_wait(page, last_answer(page).locator("th[data-col=enrollment] button"),
+                     "document.querySelector('#tq-chat th[data-col=enrollment]').innerText.includes('\u25bc')")
+        enrol = {t: a.trials[t].fields.enrollment for t in expect}
+        assert table_ids(page) == sorted(expect, key=lambda t: -enrol[t])[:20]
+        # paging
+        act_and_wait(page, last_answer(page).locator("button.tq-page", has_text="next"),
+                     "document.querySelector('#tq-chat .tq-answer:last-of-type .tq-count, #tq-chat .tq-count')"
+                     " && [...document.querySelectorAll('#tq-chat .tq-count')].pop().innerText.startsWith('21')")
+        assert len(table_ids(page)) == 20 and "page 2 of" in last_answer(page).locator(".tq-pager").inner_text()
+
+        # the CSV holds every matching trial, not only the page
+        name, text = download(page, last_answer(page).locator("button.tq-csv"))
+        rows = list(csv.reader(io.StringIO(text)))
+        assert name.endswith(".csv") and rows[0][:2] == ["nct_id", "title"]
+        assert sorted(r[0] for r in rows[1:]) == expect
+        (ARTIFACTS / "ui_table.csv").write_text(text, encoding="utf-8")
+
+        # the trial panel: the record's sections, the cited sentence highlighted, hostile title inert
+        first = last_answer(page).locator("button.tq-trial").first
+        tid = first.inner_text()
+        act_and_wait(page, first, f"!!document.querySelector('#tq-panel .tq-panel[data-trial=\"{tid}\"] mark.tq-hl')")
+        assert page.locator("#tq-panel mark.tq-hl").inner_text() == "Breast Cancer"
+        assert "Design" in page.inner_text("#tq-panel")
+        page.screenshot(path=str(ARTIFACTS / "ui_panel.png"), full_page=True)
+
+        # removing a chip answers again without that filter
+        before = last_answer(page).locator(".tq-count").inner_text()
+        page.evaluate(WATCH_JS)
+        last_answer(page).locator(".tq-pchip", has_text="phase 3").locator("button.tq-pchip-x").click()
+        page.wait_for_function("window.__tq.done !== null", timeout=30_000, polling=100)
+        chips = last_answer(page).locator(".tq-pchip").all_inner_texts()
+        assert not any("phase 3" in c for c in chips) and any("breast cancer" in c for c in chips), chips
+        everyone = [t for t in a.trials.values() if t.fields.conditions == ["Breast Cancer"]]
+        assert caption(page).endswith(f"of {len(everyone)} matching trials of the {len(a.trials):,} indexed trials")
+        assert caption(page) != before and "without \u201cphase 3\u201d" in page.locator("#tq-chat .tq-q").last.inner_text()
+        assert a.plans[-1].filters and all(f.label != "phase 3" for f in a.plans[-1].filters)
+
+        # a grouped count gets a bar chart
+        ask(page, "How many breast cancer trials per phase?")
+        bars = last_answer(page).locator(".tq-chart .tq-bar-row")
+        assert bars.count() == 4 and all(n.strip() == "125" for n in bars.locator(".tq-bar-n").all_inner_texts())
+        page.screenshot(path=str(ARTIFACTS / "ui_chart.png"), full_page=True)
+
+        # the red-team record (script tags in its sections) in the table and the panel
+        ask(page, "Which phase 1 trials are there?")
+        act_and_wait(page, last_answer(page).locator("th[data-col=trial] button"),
+                     "document.querySelector('#tq-chat tbody tr') && "
+                     "[...document.querySelectorAll('#tq-chat tbody')].pop().rows[0].dataset.trial === 'NCT09990005'")
+        act_and_wait(page, last_answer(page).locator("button.tq-trial").first,
+                     "!!document.querySelector('#tq-panel .tq-panel[data-trial=\"NCT09990005\"]')")
+        assert "<script>document.location" in page.inner_text("#tq-panel")
+        assert page.locator("#tq-panel script, #tq-panel iframe, #tq-panel img").count() == 0
+
+        # the conversation exports as Markdown with its citations
+        name, md = download(page, page.locator("#tq-export"))
+        assert name.endswith(".md") and md.count("\n## ") == 4 and "https://clinicaltrials.gov/study/" in md
+
+        # the index picker switches the index and the footer
+        page.click("#tq-index input")
+        page.get_by_role("option", name="other (8 trials)").click()
+        page.wait_for_function("document.querySelector('#tq-footer').innerText.includes('synthetic8')",
+                               timeout=15_000)
+        assert page.evaluate("window.__pwned") is None and page.dialogs == [] and page.offsite == []
+        page.screenshot(path=str(ARTIFACTS / "ui_scale.png"), full_page=True)
+        page.close()
+    print("list answer, fake 2,000-record assistant, browser-measured:", json.dumps(took))

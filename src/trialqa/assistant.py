@@ -21,11 +21,15 @@ from trialqa.fields_qa import (
     ELIGIBILITY_Q_RE, RESULTS_Q_RE, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, Claim, answer_field, answer_section,
     eligibility_check, field_intent, has_results, lists_locations, section_intent,
 )
-from trialqa.guards import clean_question, steering, strip_labels, ungrounded
+from trialqa.guards import clean_question, steering, strip_labels
 from trialqa.lists import answer_list
 from trialqa.query import Query, analyse, has_term, term_variants, words
 from trialqa.settings import Settings, get_settings
-from trialqa.types import Answer, Citation, Timings, Trial, Turn
+from trialqa.answer.handlers import dispatch
+from trialqa.answer.plan import Plan, Table
+from trialqa.answer.result import Context
+from trialqa.answer.understand import understand
+from trialqa.types import Answer, Citation, SourcesReady, Timings, Trial, Turn
 
 PROMPT_QUESTION_TOKENS = 300
 EVIDENCE_CHUNKS = 60  # for a scoped question: every chunk of the trial, in practice
@@ -54,6 +58,7 @@ class Assistant:
         self._generator = generator
         self._model = model
         self._vocab: set[str] | None = None
+        self._context: Context | None = None
         self.last_retrieved: list[str] = []
 
     @classmethod
@@ -96,9 +101,9 @@ class Assistant:
 
     # -- public API ------------------------------------------------------------------
 
-    def ask(self, question: str, history: Iterable[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Iterable[Turn] = (), plan: Plan | None = None) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, plan):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -113,15 +118,50 @@ class Assistant:
         for q in turns:
             answer = self.ask(q, history)
             history += [Turn(role="user", content=q),
-                        Turn(role="assistant", content=answer.text, trials=answer.trials)]
+                        Turn(role="assistant", content=answer.text, trials=answer.trials, plan=answer.plan)]
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: Iterable[Turn] = ()) -> Iterator[str | Answer]:
-        """Yield answer text pieces as they are produced, then the final Answer."""
+    def stream(self, question: str, history: Iterable[Turn] = (), plan: Plan | None = None
+               ) -> Iterator[str | SourcesReady | Answer]:
+        """The pipeline: understand -> plan -> handler -> (evidence -> model) -> verified Answer.
+        Yields text pieces as they are produced (and SourcesReady before a model writes),
+        then the final Answer, which carries its plan. Given a `plan` (an edited one, say),
+        answers that plan instead of understanding the question again."""
         t0 = time.perf_counter()
         history = list(history)
-        question, notes = clean_question(question)
+        question, notes = clean_question(plan.question if plan is not None else question)
+        if plan is None:
+            plan = understand(question, history, self.context.vocab, self.index.trials)
+        handler = dispatch(plan, self.context)
+        if handler is not None:
+            result = handler(plan, self.context)
+            if result is not None:
+                answer = self._abstain(result.abstain) if result.abstain else self._compose(
+                    result.claims, result.trials, bullets=result.bullets, table=result.table)
+                answer.plan = plan
+                yield from self._finish(answer, t0, t0, notes + plan.notes, None)
+                return
+        for event in self._single(question, history, plan, t0, notes):
+            if isinstance(event, Answer):
+                event.plan = plan
+                event.retrieved = list(self.last_retrieved)
+            yield event
+
+    @property
+    def context(self) -> Context:
+        """What the plan's handlers read (the vocabulary is read from the index once)."""
+        if self._context is None:
+            from trialqa.answer.vocab import Vocabulary
+
+            self._context = Context(self.index.trials, self.index.db, Vocabulary.load(self.index.db),
+                                    self.retriever, self.embedder)
+        return self._context
+
+    def _single(self, question: str, history: list[Turn], plan: Plan, t0: float,
+                notes: list[str]) -> Iterator[str | SourcesReady | Answer]:
+        """Questions about one trial or answered from evidence: fields, sections, eligibility
+        by criterion, and open questions phrased by the model."""
         q = analyse(question)
         scope, reason = self._scope(q, history)
         explicit_scope = bool(scope)
@@ -354,7 +394,13 @@ class Assistant:
         return best
 
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
-                  notes: list[str]) -> Iterator[str | Answer]:
+                  notes: list[str]) -> Iterator[str | SourcesReady | Answer]:
+        """Evidence -> SourcesReady -> the model's streamed text -> claim-level verification
+        (trialqa.answer.verify): sentences their cited sources do not state are removed; when
+        none stands, an abstention says what the records do hold."""
+        from trialqa.answer.verify import render, split_claims, verify, what_records_hold
+        from trialqa.types import SourcesReady
+
         gen = self.generator
         book = SourceBook(self.index.trials)
         evidence = self._evidence(q, hits, scope)
@@ -368,11 +414,18 @@ class Assistant:
         fixed = sum(gen.count_tokens(m["content"]) for m in prompts.answer_messages("", ""))
         budget = min(self.settings.llm.evidence_tokens, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
         messages = prompts.answer_messages(self._sources_block(evidence, book, gen, budget), question)
+        yield SourcesReady(citations=[citation(self.index.trials[s.trial_id], s) for s in book.sources])
         first: float | None = None
-        raw, shown = "", []
+        raw, shown, keyed = "", [], []
         released = suppressed = False
+
+        def tee(pieces: Iterator[str]) -> Iterator[str]:
+            for p in pieces:
+                keyed.append(p)
+                yield p
+
         pieces = gen.stream(messages, max_tokens=self.settings.llm.max_tokens, stop=["\nQuestion:", "\n\n\n"])
-        for piece in book.stream(pieces):
+        for piece in book.stream(tee(pieces)):
             if first is None:
                 first = time.perf_counter()
             raw += piece
@@ -384,27 +437,38 @@ class Assistant:
                 shown.append(piece)
                 yield piece
         text = tidy(raw)  # keys were mapped while streaming
-        cites = book.citations()
-        problem = ungrounded(text, question, cites, self.index.trials) or self._outside_terms(q, text)
+        said = " ".join(text.lower().split())
+        problem = ("that request is about the assistant, not the indexed trials."
+                   if any(line in said for line in prompts.prompt_leak_lines()) else self._outside_terms(q, text))
         if problem:
             yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
             return
-        stripped = strip_labels(text)
-        if NOT_FOUND in raw.upper() and len(stripped) < 40 or not stripped and not cites:
-            yield from self._finish(self._abstain("the retrieved sections do not answer this."), t0, t_ret, notes, first)
+        trials = list(dict.fromkeys([*(scope or []), *(s.trial_id for s in book.sources)]))
+        holds = what_records_hold(q.content_terms, trials, self.index.trials)
+        body = re.sub(r"\s*\bNOT FOUND\b\.?", "", "".join(keyed), flags=re.I).strip()
+        claims = split_claims(body)
+        if not body or NOT_FOUND in raw.upper() and len(strip_labels(text)) < 40:
+            why = "the retrieved sections do not answer this." + (f" {holds}" if holds else "")
+            yield from self._finish(self._abstain(why), t0, t_ret, notes, first)
             return
+        if not any(c.keys for c in claims):
+            body = self._attribute(body, book)
+        elif all(len(c.text) < 3 for c in claims):  # bare keys: say what the sources say
+            keys = [k for c in claims for k in c.keys if 1 <= k <= len(book.sources)]
+            body = " ".join(f"\u201c{clip(book.sources[k - 1].text)}\u201d [S{k}]." for k in dict.fromkeys(keys))
+        checks = verify(body, book.sources, question, self.index.trials, self.embedder)
+        text, cites = render(checks, book.sources, self.index.trials)
+        removed = [c for c in checks if not c.supported]
         if not cites:
-            cites = self._attribute(stripped, book)
-            if not cites:
-                yield from self._finish(self._abstain("the model's answer could not be tied to a source."), t0, t_ret, notes, first)
-                return
-            text = f"{stripped} {''.join(dict.fromkeys(label(self.index.trials[c.trial_id], c.section) for c in cites))}"
-        elif len(stripped) < 3:  # a bare key: say what the source says
-            text = " ".join(f"\u201c{clip(c.quote)}\u201d {label(self.index.trials[c.trial_id], c.section)}" for c in cites)
-        text = re.sub(r"\s*\bnot found\b\.?", "", text, flags=re.I).strip()
-        answer = Answer(text=text, citations=cites, trials=list(dict.fromkeys(c.trial_id for c in cites)))
-        if "".join(shown).strip() != text:
-            answer.notes.append("answer text was normalised after streaming")
+            why = "the cited sections do not state what the model wrote." + (f" {holds}" if holds else "")
+            answer = self._abstain(why)
+        else:
+            answer = Answer(text=text, citations=cites, trials=list(dict.fromkeys(c.trial_id for c in cites)))
+            if removed:
+                answer.notes.append(f"{len(removed)} sentence(s) removed: not stated by the cited sources "
+                                    f"(\u201c{clip(removed[0].claim.text, 80)}\u201d: {removed[0].reason})")
+        if shown and "".join(shown).strip() != answer.text:
+            answer.notes.append("the streamed text was replaced by the checked answer")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
 
     def _sources_block(self, evidence: list[Sentence], book: SourceBook, gen, budget: int) -> str:
@@ -431,21 +495,26 @@ class Assistant:
                 lines.append(f"[{book.add(s)}] {s.section}: {s.text}")
         return "\n".join(lines)
 
-    def _attribute(self, text: str, book: SourceBook) -> list[Citation]:
-        """Tie an answer that named no key to the source sharing most of its words (or nothing)."""
-        aw = {w for w in words(text) if len(w) > 3 or w.isdigit()}
-        best, best_n = None, 0
-        for s in book.sources:
-            n = len(aw & set(words(s.text)))
-            if n > best_n:
-                best, best_n = s, n
-        if best is None or best_n < 3:
-            return []
-        return [citation(self.index.trials[best.trial_id], best)]
+    def _attribute(self, text: str, book: SourceBook) -> str:
+        """An answer that named no key: give each sentence the key of the source sharing most
+        of its words (at least three), so the verifier can check it; the rest stay uncited."""
+        from trialqa.answer.verify import split_claims
+
+        out = []
+        for claim in split_claims(text):
+            aw = {w for w in words(claim.text) if len(w) > 3 or w.isdigit()}
+            best, best_n = 0, 0
+            for i, s in enumerate(book.sources, 1):
+                n = len(aw & set(words(s.text)))
+                if n > best_n:
+                    best, best_n = i, n
+            out.append(f"{claim.raw} [S{best}]" if best_n >= 3 else claim.raw)
+        return "\n".join(out)
 
     # -- composing ---------------------------------------------------------------------
 
-    def _compose(self, claims: list[Claim], trials: list[str], bullets: bool = False) -> Answer:
+    def _compose(self, claims: list[Claim], trials: list[str], bullets: bool = False,
+                 table: Table | None = None) -> Answer:
         parts, cites, seen = [], [], set()
         for i, claim in enumerate(claims):
             labels = []
@@ -457,7 +526,13 @@ class Assistant:
                     cites.append(citation(t, s))
             line = claim.text + (" " + "".join(dict.fromkeys(labels)) if labels else "")
             parts.append(("- " + line) if bullets and i > 0 and claim.sources else line)
-        return Answer(text=("\n" if bullets else " ").join(parts), citations=cites, trials=trials)
+        if table is not None:
+            first = {}
+            for i, c in enumerate(cites):
+                first.setdefault(c.trial_id, i)
+            for row in table.rows:
+                row.cite = first.get(row.trial_id)
+        return Answer(text=("\n" if bullets else " ").join(parts), citations=cites, trials=trials, table=table)
 
     def _abstain(self, reason: str) -> Answer:
         return Answer(text=f"{ABSTAIN_PREFIX}: {reason}", abstained=True)

@@ -1,4 +1,5 @@
 """Embedders: the `Embedder` protocol, the bundled sentence-transformers model, a hashing fake.
+(The query-time ONNX Runtime copy of the bundled model is in embed_onnx.py.)
 
 Vectors are float32 and L2-normalised, so inner product is cosine similarity.
 Besides the protocol, the embedders here offer `count_tokens_batch` and
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -291,14 +292,33 @@ def _untruncated(tokenizer) -> object | None:
 _CACHE: dict[str, Embedder] = {}
 
 
-def load_embedder(settings: Settings | None = None) -> Embedder:
-    """The configured embedder, loaded once per process."""
+def load_embedder(settings: Settings | None = None, *, purpose: Literal["query", "index"] = "query") -> Embedder:
+    """The configured embedder, loaded once per process.
+
+    For answering (`purpose="query"`), the ONNX export of the model (written by `trialqa model
+    install`) when there is one: the same vectors without importing torch. Building an index
+    (`purpose="index"`) uses torch, which embeds batches faster (bfloat16 where the CPU has it).
+    TRIALQA_EMBEDDER_RUNTIME=torch|onnx forces one runtime for both.
+    """
     settings = settings or get_settings()
     if settings.embedder:
         key, path, model_id = settings.embedder, Path(settings.embedder), None
     else:
         path = bundled_embedder_path()
         key, model_id = "bundled", BUNDLED_EMBEDDER_ID
+    runtime = settings.embedder_runtime
+    if runtime == "onnx" or (runtime == "auto" and purpose == "query"):
+        onnx_key = f"onnx:{key}"
+        if onnx_key not in _CACHE:
+            from trialqa.embed_onnx import load_onnx
+
+            found = load_onnx(path, settings.home, model_id or path.name) if path.is_dir() else None
+            if found is None and runtime == "onnx":
+                raise ModelUnavailable(f"no ONNX export of the embedder {path}: run 'trialqa model install'")
+            if found is not None:
+                _CACHE[onnx_key] = found
+        if onnx_key in _CACHE:
+            return _CACHE[onnx_key]
     if key not in _CACHE:
         _CACHE[key] = SentenceTransformerEmbedder(path, model_id, settings.embedder_dtype)
     return _CACHE[key]

@@ -33,6 +33,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trialqa.errors import BadInput, ConfigError, GenerationError
+from trialqa.groundedness import unsupported_sentences
 from trialqa.types import CANONICAL_SECTIONS, Answer, Citation, Timings, Trial
 
 Category = Literal["fact", "list", "numeric", "follow-up", "abstain"]
@@ -42,8 +43,9 @@ CATEGORIES: tuple[Category, ...] = ("fact", "list", "numeric", "follow-up", "abs
 METRICS = (
     "answer_accuracy", "citation_precision", "citation_recall", "hallucinated_citations",
     "abstention_accuracy", "retrieval_recall_at_k", "latency_p50_s", "latency_p95_s",
+    "unsupported_claims",
 )
-LOWER_IS_BETTER = frozenset({"hallucinated_citations", "latency_p50_s", "latency_p95_s"})
+LOWER_IS_BETTER = frozenset({"hallucinated_citations", "latency_p50_s", "latency_p95_s", "unsupported_claims"})
 
 
 class Case(BaseModel):
@@ -59,7 +61,7 @@ class Case(BaseModel):
     forbid_trials: list[str] = Field(default_factory=list)
     expect_docs: list[str] = Field(default_factory=list)
     expect_any_text: list[str] = Field(default_factory=list)
-    expect_abstain: bool = False
+    expect_abstain: bool | None = Field(False, description="None: an abstention or a strictly supported answer")
     expect_sections: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -93,7 +95,7 @@ class CaseResult(BaseModel):
     id: str
     category: Category
     turns: list[str]
-    expect_abstain: bool
+    expect_abstain: bool | None
     passed: bool
     reasons: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -104,6 +106,7 @@ class CaseResult(BaseModel):
     cited: list[str] = Field(default_factory=list, description="distinct cited trial ids")
     retrieved: list[str] | None = None
     hallucinated: int = 0
+    unsupported: list[str] = Field(default_factory=list, description="sentences stating what their quotes do not")
     cited_correct: int = Field(0, description="distinct cited ids that count for precision")
     expected_cited: int = 0
     expected_total: int = 0
@@ -132,6 +135,7 @@ class EvalReport(BaseModel):
     citation_precision: float | None
     citation_recall: float | None
     hallucinated_citations: int
+    unsupported_claims: int = Field(0, description="answer sentences not stated by their cited quotes (groundedness)")
     abstention_accuracy: float | None
     retrieval_recall_at_k: float | None
     latency_p50_s: float
@@ -269,7 +273,7 @@ def score_case(
             reasons.append("abstained but cited sources")
         correct = 0
     else:
-        if answer.abstained:
+        if answer.abstained and case.expect_abstain is not None:
             reasons.append("abstained, expected an answer")
         if missing := sorted(expected - cited_any):
             reasons.append("expected not cited: " + ", ".join(missing))
@@ -288,6 +292,9 @@ def score_case(
         f"section not cited: {name}" for name in case.expect_sections
         if not case.expect_abstain and name.split(":")[0].strip() not in cited_sections
     ]
+    unsupported = unsupported_sentences(answer, case.prompts[-1])
+    if unsupported and case.expect_abstain is None:  # a bait case: every claim in its quotes
+        reasons.append("unsupported claim: " + unsupported[0])
     retrieved_hits = None
     if hits_trial_ids is not None and expected and not case.expect_abstain:
         retrieved_hits = len(expected & set(hits_trial_ids))
@@ -298,7 +305,7 @@ def score_case(
         error=answer.error, citations=answer.citations, cited=sorted(by_trial),
         retrieved=hits_trial_ids, hallucinated=len(bad), cited_correct=correct,
         expected_cited=len(expected & cited_any), expected_total=len(expected),
-        expected_retrieved=retrieved_hits, timings=answer.timings,
+        expected_retrieved=retrieved_hits, timings=answer.timings, unsupported=unsupported,
     )
 
 
@@ -343,6 +350,7 @@ def aggregate(results: list[CaseResult]) -> EvalReport:
             sum(r.expected_cited for r in answered), sum(r.expected_total for r in answered)
         ),
         hallucinated_citations=sum(r.hallucinated for r in results),
+        unsupported_claims=sum(len(r.unsupported) for r in results),
         abstention_accuracy=_ratio(sum(r.abstained and not r.citations for r in abstain), len(abstain)),
         retrieval_recall_at_k=_ratio(
             sum(r.expected_retrieved or 0 for r in with_hits), sum(r.expected_total for r in with_hits)

@@ -1,18 +1,15 @@
 """Guards on what goes in and what comes out: questions are cleaned, page sentences that
 try to steer the assistant never reach the model, and model answers that name unknown
-trials, repeat the instructions or say what their sources do not are not shown.
+trials or repeat the instructions are not shown (what model answers claim is checked
+sentence by sentence in trialqa.answer.verify).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 
-from trialqa import prompts
 from trialqa.prompts import TEMPLATE_TOKEN_RE
 from trialqa.errors import BadInput
-from trialqa.query import words
-from trialqa.types import Citation
 
 MAX_QUESTION_CHARS = 4000
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -27,11 +24,6 @@ STEERING_RE = re.compile(
 LINK_RE = re.compile(r"https?://|www\.|\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 #: Citation-label-shaped text; only code writes labels, so any other is forged.
 LABEL_RE = re.compile(r"\[[^\[\]]*\u00b7[^\[\]]*\]|\[\s*NCT\d{8}[^\]]*\]")
-STOP_FOR_GROUNDING = frozenset(
-    "with from that this they their there these those have been were will would which what when where "
-    "about into also only than then them such each other more most some very does given gives using used "
-    "participants patients trial study studies subjects according sources source answer".split()
-)
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
@@ -62,23 +54,3 @@ def steering(text: str, section: str) -> bool:
 
 def strip_labels(text: str) -> str:
     return LABEL_RE.sub("", text).strip()
-
-
-def ungrounded(text: str, question: str, cites: list[Citation], known: Collection[str]) -> str | None:
-    """Why a model answer cannot be shown, or None: it names a trial outside the index,
-    repeats the instructions, or says things that neither its sources nor the question contain."""
-    for nct in re.findall(r"NCT\d{8}", text):
-        if nct not in known:
-            return "the model named a trial that is not indexed."
-    said = " ".join(text.lower().split())
-    if any(line in said for line in prompts.prompt_leak_lines()):
-        return "that request is about the assistant, not the indexed trials."
-    if not cites:
-        return None
-    support = set(words(" ".join(c.quote for c in cites) + " " + question))
-    claimed = [w for w in words(strip_labels(text)) if (len(w) > 3 or w.isdigit()) and w not in STOP_FOR_GROUNDING]
-    unsupported = [w for w in claimed if w not in support and not any(
-        w.startswith(x[:5]) or x.startswith(w[:5]) for x in support if len(x) > 4)]
-    if claimed and len(unsupported) > max(2, 0.5 * len(claimed)):
-        return "the model's answer is not supported by the cited sections."
-    return None

@@ -152,3 +152,22 @@ def check_runs(gguf: Path, timeout_s: float = 300.0) -> dict[str, float]:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ModelUnavailable(f"llama.cpp cannot run {gguf}: {last}")
     return json.loads(lines[-1])
+
+
+def ensure_query_embedder(settings: Settings | None = None) -> tuple[Path, Path | None, str | None]:
+    """The configured embedder's folder, its ONNX export for questions (exported now when
+    missing; that needs torch, as at install time) and, when there is no export, why.
+    Questions then use torch, as index builds do."""
+    from trialqa.embed import bundled_embedder_path
+    from trialqa.embed_onnx import export_onnx
+
+    settings = settings or get_settings()
+    source = Path(settings.embedder) if settings.embedder else bundled_embedder_path()
+    if settings.embedder_runtime == "torch":
+        return source, None, "TRIALQA_EMBEDDER_RUNTIME=torch"
+    try:
+        return source, export_onnx(source, Path(settings.home).expanduser()), None
+    except ModelUnavailable as exc:
+        if settings.embedder_runtime == "onnx":
+            raise
+        return source, None, str(exc)

@@ -8,8 +8,8 @@ sparse side scores every term. In a large index only some sections have stored v
 (see `store.dense_policy`); their other chunks compete on BM25 with their trial's
 dense rank, and a search scoped to a few trials embeds them on the spot.
 
-`rank_trials` ranks whole trials (TREC patient-to-trial): RRF of the trials' best chunk
-vectors and BM25 over whole trials.
+`rank_trials` ranks whole trials (TREC patient-to-trial, and questions that describe a
+trial): see `trialqa.trial_rank`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from trialqa.types import Hit
 #: A search filtered down to at most this many chunks without a stored vector embeds them
 #: on the spot (once per process), so questions scoped to a trial get dense matching everywhere.
 _LAZY_MAX = 32
-#: Candidates per side per wanted trial in `rank_trials`.
-_CANDIDATES_PER_TRIAL = 20
 
 
 class Retriever:
@@ -42,6 +40,7 @@ class Retriever:
         self._trial_of = np.array([c.trial_id for c in index.chunks], dtype=object)
         self._trial_ids = list(index.trials)
         self._lazy: dict[int, np.ndarray] = {}
+        self._trial_ranker = None
         self._configure_dense()
 
     def _configure_dense(self) -> None:
@@ -80,25 +79,22 @@ class Retriever:
         ]
 
     def rank_trials(self, query: str, n: int) -> list[tuple[str, float]]:
-        """The `n` best trials for `query`, by weighted RRF of two trial rankings.
+        """The `n` best trials for `query` (a question or a patient note) with their fused
+        scores, best first: whole-record BM25, every chunk's BM25 and the chunk vectors,
+        aggregated per trial and fused (`trialqa.trial_rank`). This is the one trial-ranking
+        path: `trialqa search --trials`, the assistant and the benchmark use it."""
+        if n <= 0 or not query.strip():
+            return []
+        return self.trial_ranker.rank(query, n)
 
-        Dense: the first (best) chunk vector of a trial gives its rank. Sparse: BM25 over
-        whole trials, which suits long patient notes far better than chunk-level BM25
-        (measured on the TREC cohorts: sparse chunk first-hits score below plain BM25).
-        """
-        cfg = self.settings.retrieval
-        candidates = max(cfg.candidates, n * _CANDIDATES_PER_TRIAL)
-        rankings = []
-        if cfg.dense_weight > 0:
-            dense = dict.fromkeys(self._trial_of[row] for row in self._dense(query, candidates, None))
-            rankings.append((cfg.dense_weight, list(dense)))
-        if cfg.sparse_weight > 0:
-            rankings.append((cfg.sparse_weight, self._sparse_trials(query, candidates)))
-        scores: dict[str, float] = {}
-        for weight, ranking in rankings:
-            for rank, trial in enumerate(ranking, start=1):
-                scores[trial] = scores.get(trial, 0.0) + weight / (cfg.rrf_k + rank)
-        return sorted(scores.items(), key=lambda item: -item[1])[:n]
+    @property
+    def trial_ranker(self):  # noqa: ANN201 - TrialRanker, imported lazily
+        """The trial ranker of this index (built on first use)."""
+        if self._trial_ranker is None:
+            from trialqa.trial_rank import TrialRanker
+
+            self._trial_ranker = TrialRanker(self.index, self.embedder, self.settings)
+        return self._trial_ranker
 
     # ------------------------------------------------------------ internals
 
@@ -184,14 +180,6 @@ class Retriever:
         sub = scores[rows]
         return [int(rows[i]) for i in _top(sub, n) if sub[i] > 0]
 
-
-    def _sparse_trials(self, query: str, n: int) -> list[str]:
-        bm25 = self.index.trial_sparse
-        ids = bm25.get_tokens_ids(sparse_tokens(query))
-        if not ids:
-            return []
-        scores = bm25.get_scores_from_ids(ids)
-        return [self._trial_ids[i] for i in _top(scores, n) if scores[i] > 0]
 
 
 def rerank_exact(candidates: np.ndarray, embeddings: np.ndarray, vector: np.ndarray, n: int) -> np.ndarray:

@@ -54,6 +54,23 @@ class RetrievalSettings(_Group):
     dense_chunks_per_section: int = Field(
         1, ge=0, description="in a larger corpus, embed at most this many chunks of each dense section per trial (0 = all)"
     )
+    trial_record_weight: float = Field(
+        1.0, ge=0, description="rank_trials: weight of whole-record BM25 (z-scored over the trials)"
+    )
+    trial_chunk_weight: float = Field(0.5, ge=0, description="rank_trials: weight of a trial's best chunk BM25")
+    trial_dense_weight: float = Field(0.5, ge=0, description="rank_trials: weight of a trial's best chunk vector")
+    trial_key_boost: float = Field(
+        1.0, ge=0, description="rank_trials: extra query weight of terms in condition phrases the trials name"
+    )
+    trial_negated_weight: float = Field(
+        0.3, ge=0, description="rank_trials: query weight of terms in a negated clause ('denies fever')"
+    )
+    trial_key_vector_weight: float = Field(
+        0.5, ge=0, description="rank_trials: weight of the key text's vector (age, sex, conditions) beside the note's"
+    )
+    trial_demographic_penalty: float = Field(
+        1.0, ge=0, description="rank_trials: score taken off trials whose age range or sex excludes the stated patient"
+    )
 
 
 class LLMSettings(_Group):
@@ -101,6 +118,9 @@ class Settings(BaseSettings):
     )
     embedder_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="encoder precision; auto = bfloat16 on CPUs with bfloat16 instructions (AVX512-BF16, AMX)",
+    )
+    embedder_runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto = ONNX Runtime for questions (no torch import; exported by 'trialqa model install') and torch for index builds",
     )
     backend: Literal["llama", "openai"] = Field("llama", description="generation backend")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")

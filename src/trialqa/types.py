@@ -173,3 +173,4 @@ class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
     trials: list[str] = Field(default_factory=list)
+    plan: Plan | None = Field(None, description="the assistant turn's plan (follow-ups refine it)")

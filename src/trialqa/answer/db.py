@@ -55,6 +55,11 @@ CREATE TABLE facilities (nct_id TEXT, name TEXT, city TEXT, country TEXT);
 CREATE TABLE countries (nct_id TEXT, name TEXT, removed INTEGER DEFAULT 0);
 CREATE TABLE sponsors (nct_id TEXT, lead_or_collaborator TEXT, name TEXT);
 CREATE TABLE keywords (nct_id TEXT, name TEXT, downcase_name TEXT);
+CREATE TABLE criteria (nct_id TEXT, kind TEXT, ordinal INTEGER, text TEXT, parsed_json TEXT);
+CREATE INDEX criteria_nct ON criteria(nct_id);
+CREATE VIRTUAL TABLE trial_text USING fts5(
+  nct_id UNINDEXED, naming, treatments, about, eligibility, tokenize = 'unicode61'
+);
 """
 INDEXES = """
 CREATE INDEX conditions_nct ON conditions(nct_id);
@@ -103,6 +108,7 @@ def age_years(value: str | None) -> float | None:
 
 
 def _rows(trial: Trial) -> dict[str, list[tuple[Any, ...]]]:
+    from trialqa.answer.eligibility.store import criteria_rows
     f, key = trial.fields, trial.trial_id
     hv = {True: "Accepts Healthy Volunteers", False: "No"}.get(f.healthy_volunteers)  # type: ignore[arg-type]
     countries = list(dict.fromkeys(loc.country for loc in f.locations if loc.country))
@@ -125,7 +131,23 @@ def _rows(trial: Trial) -> dict[str, list[tuple[Any, ...]]]:
         "sponsors": ([(key, "lead", f.sponsor)] if f.sponsor else [])
         + [(key, "collaborator", c) for c in f.collaborators],
         "keywords": [(key, k, k.lower()) for k in f.keywords],
+        "criteria": criteria_rows(trial),  # eligibility criteria, split and parsed (answer/eligibility)
+        "trial_text": [(key, *text_columns(trial))],
     }
+
+
+def text_columns(trial: Trial) -> tuple[str, str, str, str]:
+    """The full-text columns of a trial: what names it (titles, acronym, conditions, MeSH,
+    keywords), what it gives (interventions, their MeSH, arms), what it is about (summary,
+    description, outcomes) and its eligibility text. Topic filters match whole trials here."""
+    f = trial.fields
+    naming = " ; ".join([trial.title, f.official_title or "", f.acronym or "", *f.conditions,
+                         *f.condition_mesh, *f.keywords])
+    treatments = " ; ".join([trial.section_text("Interventions"), trial.section_text("Arms"),
+                             *f.intervention_mesh])
+    about = " ; ".join([trial.section_text("Summary"), trial.section_text("Description"),
+                        trial.section_text("Outcomes")])
+    return naming, treatments, about, trial.section_text("Eligibility")
 
 
 def write_database(path: Path, trials: Iterable[Trial]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from trialqa import __version__
-from trialqa.cli import ask, chat, eval as eval_cmd, index, ingest, model, search
+from trialqa.cli import ask, chat, eval as eval_cmd, index, ingest, model, search, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,7 @@ def cli() -> None:
     """Ask cited questions of clinical-trial records, offline, on a laptop CPU."""
 
 
-for _module in (ingest, index, search, ask, eval_cmd, chat, model):
+for _module in (ingest, index, search, ask, eval_cmd, chat, model, serve):
     cli.add_command(_module.command)
 
 

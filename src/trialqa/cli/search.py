@@ -1,4 +1,9 @@
-"""`trialqa search QUERY` / `--batch FILE.jsonl`: hybrid retrieval without the model."""
+"""`trialqa search QUERY` / `--batch FILE.jsonl`: hybrid retrieval without the model.
+
+`--trials` ranks whole trials instead of chunks (`Retriever.rank_trials`, the path the
+assistant and the retrieval benchmark use): `{"trials": [{"rank", "trial_id", "nct_id",
+"title", "score"}]}`, or one `{"id", "trials"}` line per `--batch` line.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,21 @@ import click
 from trialqa.cli.common import echo_json, handle_errors
 from trialqa.errors import BadInput
 from trialqa.types import Hit
+
+
+def trial_json(retriever, rank: int, trial_id: str, score: float) -> dict[str, Any]:  # noqa: ANN001
+    """The stable JSON shape of one ranked trial."""
+    trial = retriever.index.trials[trial_id]
+    return {"rank": rank, "trial_id": trial_id, "nct_id": trial.nct_id, "title": trial.title, "score": score}
+
+
+def _results(retriever, query: str, k: int | None, diverse: bool, trials: bool) -> dict[str, Any]:  # noqa: ANN001
+    """{"hits": [...]} or, with `trials`, {"trials": [...]} for one query."""
+    if trials:
+        n = k or retriever.settings.retrieval.k
+        ranked = retriever.rank_trials(query, n)
+        return {"trials": [trial_json(retriever, i, t, s) for i, (t, s) in enumerate(ranked, start=1)]}
+    return {"hits": [hit_json(h) for h in retriever.search(query, k, diverse=diverse)]}
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -27,17 +47,29 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 @click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Number of hits (default: settings.retrieval.k).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"hits": [...]} as JSON.')
 @click.option("--diverse", is_flag=True, help="Trial-diverse hits (round-robin over trials).")
+@click.option("--trials", "trials", is_flag=True,
+              help='Rank whole trials (every chunk, whole-record BM25 and vectors fused); JSON: {"trials": [...]}.')
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help='JSONL file of {"id", "query"} lines; prints one {"id", "hits"} line per input line.')
 @handle_errors
 def command(query: str | None, index_dir: Path | None, k: int | None, as_json: bool, diverse: bool,
-            batch: Path | None) -> None:
+            trials: bool, batch: Path | None) -> None:
     """Show the chunks retrieval finds for QUERY, best first."""
     if (query is None) == (batch is None):
         raise BadInput("give either a QUERY or --batch FILE.jsonl")
     retriever = _retriever(index_dir)
     if batch is not None:
-        _run_batch(retriever, batch, k, diverse)
+        _run_batch(retriever, batch, k, diverse, trials)
+        return
+    if trials:
+        found = _results(retriever, query, k, diverse, trials)["trials"]
+        if as_json:
+            echo_json({"trials": found})
+            return
+        if not found:
+            click.echo("no trials")
+        for t in found:
+            click.echo(f"{t['rank']:>2}. {t['nct_id'] or t['trial_id']} {t['score']:.4f}  {t['title']}")
         return
     hits = retriever.search(query, k, diverse=diverse)
     if as_json:
@@ -66,7 +98,7 @@ def _retriever(index_dir: Path | None):
     return Retriever(index, embedder, settings)
 
 
-def _run_batch(retriever, batch: Path, k: int | None, diverse: bool) -> None:
+def _run_batch(retriever, batch: Path, k: int | None, diverse: bool, trials: bool = False) -> None:
     """One output line per input line, in order; a bad line gives {"id", "error"} and the run goes on."""
     from trialqa.errors import TrialQAError
 
@@ -81,7 +113,7 @@ def _run_batch(retriever, batch: Path, k: int | None, diverse: bool) -> None:
                 query = obj.get("query")
                 if not isinstance(query, str) or not query.strip():
                     raise BadInput(f"{batch}:{lineno}: needs a non-empty string 'query'")
-                echo_json({"id": id_, "hits": [hit_json(h) for h in retriever.search(query, k, diverse=diverse)]})
+                echo_json({"id": id_, **_results(retriever, query, k, diverse, trials)})
             except TrialQAError as exc:
                 echo_json({"id": id_, "error": str(exc)})
 

@@ -1,0 +1,16 @@
+"""Eligibility: a described person or a patient note against a trial's criteria.
+
+- `vocab.py`     general clinical concepts, lay words, abbreviations; negation scoping
+- `criteria.py`  a trial's eligibility text -> single criteria (inclusion / exclusion), parsed
+- `store.py`     the `criteria` table of an index's trials.db, with on-the-fly fallback
+- `person.py`    a question or patient note -> `Person` (age, sex, healthy, facts)
+- `rules.py`     one criterion against one person: met / not met / unknown / irrelevant
+- `judge.py`     the bundled model for criteria rules leave unknown (optional)
+- `check.py`     the verdict with its deciding sentences
+- `match.py`     a patient note -> ranked trials with verdicts (`trialqa match`)
+"""
+
+from trialqa.answer.eligibility.check import EligibilityResult, answer_eligibility
+from trialqa.answer.eligibility.person import person_from_text
+
+__all__ = ["EligibilityResult", "answer_eligibility", "person_from_text"]
