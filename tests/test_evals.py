@@ -430,3 +430,51 @@ def test_gold_ctgov_validates_against_the_corpus() -> None:
             assert any(t.lower() in text for t in c.expect_any_text), c.id
         for nct in re.findall(r"NCT\d{8}", " ".join(c.prompts)):
             assert (corpus / f"{nct}.xml").exists() != c.expect_abstain, c.id
+
+
+# --- expect_exact and table rows (corpus-scale answers, issue 16) --------------------------------
+
+def table_answer(text: str, rows: list[str], *cites: tuple[str, str]) -> Answer:
+    from trialqa.answer.plan import Row, Table
+
+    return answer(text, *cites).model_copy(
+        update={"table": Table(rows=[Row(trial_id=t) for t in rows], total=len(rows), of=5)})
+
+
+def test_expected_trial_in_the_table_rows_counts_as_given() -> None:
+    c = case(category="list", expect_trials=[PSO, XIJING])
+    only_text = answer("2 of the 5 indexed trials match", (PSO, "Arms"))
+    assert not score_case(c, only_text, None, KNOWN).passed
+    with_rows = table_answer("2 of the 5 indexed trials match", [PSO, XIJING], (PSO, "Arms"))
+    assert score_case(c, with_rows, None, KNOWN).passed
+
+
+def test_expect_exact_compares_the_table_rows_with_the_expected_set() -> None:
+    c = case(category="list", expect_trials=[PSO, XIJING], expect_exact=True)
+    assert score_case(c, table_answer("2 match", [XIJING, PSO]), None, KNOWN).passed
+    extra = score_case(c, table_answer("3 match", [PSO, XIJING, HAIKOU], (PSO, "Arms")), None, KNOWN)
+    assert not extra.passed and "answer set has extra: NCT05106972" in extra.reasons
+    short = score_case(c, table_answer("1 matches", [PSO], (PSO, "Arms"), (XIJING, "Arms")), None, KNOWN)
+    assert not short.passed and "answer set lacks: NCT01728727" in short.reasons
+
+
+def test_expect_exact_without_a_table_uses_the_cited_trials() -> None:
+    c = case(category="lay", expect_trials=[PSO], expect_exact=True)
+    assert score_case(c, answer("NCT03765957", (PSO, "Arms")), None, KNOWN).passed
+    both = score_case(c, answer("two", (PSO, "Arms"), (HAIKOU, "Sponsor")), None, KNOWN)
+    assert not both.passed and "answer set has extra: NCT05106972" in both.reasons
+    loose = case(category="lay", expect_trials=[PSO])  # without expect_exact an extra trial is allowed
+    assert score_case(loose, answer("two", (PSO, "Arms"), (HAIKOU, "Sponsor")), None, KNOWN).passed
+
+
+def test_expect_exact_needs_expected_trials() -> None:
+    with pytest.raises(ValueError, match="expect_exact"):
+        case(category="list", expect_exact=True)
+
+
+def test_corpus_categories_are_reported_per_category() -> None:
+    cats = ["described", "eligibility", "aggregate", "lay"]
+    cases = [case(id=f"c{i}", category=cat, expect_any_text=["yes"]) for i, cat in enumerate(cats)]
+    report = run_eval(cases, lambda c: (answer("yes" if c.category != "lay" else "no"), None), set(SECTIONS))
+    assert {cat: report.per_category[cat].passed for cat in cats} == {
+        "described": 1, "eligibility": 1, "aggregate": 1, "lay": 0}

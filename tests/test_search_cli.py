@@ -20,7 +20,7 @@ EMBEDDER = HashingEmbedder()
 
 @pytest.fixture(autouse=True)
 def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trialqa.embed, "load_embedder", lambda settings=None: EMBEDDER)
+    monkeypatch.setattr(trialqa.embed, "load_embedder", lambda settings=None, **_: EMBEDDER)
 
 
 @pytest.fixture
@@ -89,3 +89,27 @@ def test_index_command_builds_and_reuses(seeds_dir: Path, tmp_path: Path) -> Non
 def test_index_command_missing_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["index", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_search_trials_json_and_batch(index_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "weekly insulin glargine for type 2 diabetes", "--index", str(index_dir),
+                                      "--trials", "--json", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    trials = json.loads(result.output)["trials"]
+    assert [t["rank"] for t in trials] == [1, 2, 3]
+    assert set(trials[0]) == {"rank", "trial_id", "nct_id", "title", "score"}
+    assert trials[0]["trial_id"] == "NCT00000002" and len({t["trial_id"] for t in trials}) == 3
+    batch = tmp_path / "notes.jsonl"
+    batch.write_text(json.dumps({"id": "n1", "query": "A 60-year-old man with knee osteoarthritis and knee pain."}) + "\n"
+                     + json.dumps({"id": "n2", "query": " "}) + "\n")
+    out = CliRunner().invoke(cli, ["search", "--batch", str(batch), "--index", str(index_dir), "--trials", "--json", "-k", "50"])
+    assert out.exit_code == 0, out.output
+    first, second = (json.loads(line) for line in out.output.splitlines())
+    assert first["id"] == "n1" and first["trials"][0]["trial_id"] == "NCT00000004" and len(first["trials"]) == 4
+    assert second["id"] == "n2" and "error" in second
+
+
+def test_search_trials_plain_text(index_dir: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "docetaxel breast cancer", "--index", str(index_dir), "--trials", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(" 1. NCT00000003 ") and result.output.count("\n") == 2

@@ -273,6 +273,7 @@ class PlanAssistant(FakeAssistant):
         self.index = SimpleNamespace(path=Path(f"indexes/synthetic{n}"), trials=self.trials,
                                      manifest=SimpleNamespace(counts={"trials": len(self.trials), "chunks": 4 * n},
                                                               embedder_id="hashing-256"))
+        self.embedder = None
         self.draft = draft  # streamed instead of the final text, to test the replacement
         self.plans: list = []
 
@@ -355,18 +356,19 @@ def test_list_answer_shows_plan_chips_and_a_paged_table():
     chat, turns, views = finished(a, "Which phase 3 breast cancer trials are there?")
     html = chat[-1]["content"]
     assert "As understood:" in html and "phase 3" in html and "condition: breast cancer" in html
-    assert html.count('data-tq="drop"') == 2  # one removable chip per filter
+    assert html.count('value="drop|') == 2  # one removable chip per filter
     n = sum(1 for t in a.trials.values() if t.fields.phase == "Phase 3" and "Breast Cancer" in t.fields.conditions)
     assert f"{n} of the {len(a.trials)} indexed trials" in html
-    assert html.count("<tr data-trial=") == min(n, ui.PAGE)
+    assert html.count('<tr class="tq-row">') == min(n, ui.PAGE)
     assert "\n" not in html and turns[-1].trials and views[0].at == len(chat) - 1
 
 
 def test_sort_and_page_rerender_the_same_bubble():
     a = PlanAssistant(n=200)
     chat, _, views = finished(a, "Which asthma trials are there?")
-    assert len(a.trials) > 0 and len(views[0].answer.table.rows) == 50
-    ids = lambda html: re.findall(r'<tr data-trial="([^"]+)"', html)  # noqa: E731
+    n = sum(1 for t in a.trials.values() if t.fields.conditions == ["Asthma"])
+    assert n == 52 and len(views[0].answer.table.rows) == n
+    ids = lambda html: re.findall(r'<button class="tq-trial"[^>]*>([^<]+)</button>', html)  # noqa: E731
     first = ids(chat[-1]["content"])
     out = ui.act(a, action("sort", 0, "enrollment"), chat, views)
     out = ui.act(a, action("sort", 0, "enrollment"), out.chat, out.views)  # second click: descending
@@ -375,7 +377,7 @@ def test_sort_and_page_rerender_the_same_bubble():
     assert [enrol[i] for i in desc] == sorted(enrol.values(), reverse=True)[:20] and desc != first
     assert "enrollment \u25bc" in out.chat[-1]["content"]
     paged = ui.act(a, action("page", 0, "2"), out.chat, out.views)
-    assert "41\u201350 of 50" in paged.chat[-1]["content"] and len(ids(paged.chat[-1]["content"])) == 10
+    assert "41\u201352 of 52" in paged.chat[-1]["content"] and len(ids(paged.chat[-1]["content"])) == 12
     assert len(paged.chat) == len(chat)  # the same bubble, re-rendered
     stale = ui.act(a, action("sort", 7, "title"), chat, views)
     assert stale.chat == chat and stale.views == views
@@ -406,7 +408,7 @@ def test_grouped_count_gets_a_bar_chart():
     chat, _, _ = finished(a, "How many breast cancer trials per phase?")
     html = chat[-1]["content"]
     assert 'class="tq-chart"' in html and html.count('class="tq-bar-row"') == 4
-    assert "by phase" in html and html.count('data-tq="drop"') == 2
+    assert "by phase" in html and html.count('value="drop|') == 2
 
 
 def test_removing_a_chip_re_answers_without_that_filter():
@@ -515,7 +517,8 @@ def test_patient_notes_are_told_from_questions():
 def test_patient_note_without_matching_says_so_in_one_line(monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility", None)  # import fails
+    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility", None)  # imports fail
+    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility.match", None)
     chat, _, views = finished(PlanAssistant(), NOTE)
     assert "tq-error" in chat[-1]["content"] and "match_note is missing" in chat[-1]["content"]
     assert views == [] and "patient note of" in chat[-2]["content"]
@@ -526,19 +529,27 @@ def test_patient_note_gives_a_ranked_table_of_verdicts(monkeypatch):
 
     calls = []
 
+    from trialqa.answer.eligibility.check import EligibilityResult
+    from trialqa.answer.eligibility.match import MatchRow
+    from trialqa.evidence import Sentence
+
     def match_note(index, embedder, note, k):
         calls.append((note, k))
-        return [{"trial_id": "NCT10000004", "verdict": "eligible", "deciding": ["Inclusion: Adults with asthma."]},
-                SimpleNamespace(trial_id="NCT10000005", verdict="excluded", criteria=PWNED_TITLE)]
+        said = Sentence(trial_id="NCT10000004", section="Eligibility: Inclusion", text="Adults with asthma.", index=0)
+        ok = EligibilityResult(verdict="eligible", text="Eligible as far as stated.", deciding=[said])
+        return [MatchRow(1, "NCT10000004", "NCT10000004", "Study 4 of asthma", 0.9, ok),
+                {"trial_id": "NCT10000005", "verdict": "excluded", "deciding": [PWNED_TITLE]}]
 
-    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility", SimpleNamespace(match_note=match_note))
+    monkeypatch.setitem(sys.modules, "trialqa.answer.eligibility.match", SimpleNamespace(match_note=match_note))
     a = PlanAssistant()
     chat, turns, views = finished(a, NOTE)
     html = chat[-1]["content"]
     assert calls == [(NOTE, 10)] and a.calls == []  # the note went to matching, not to the question path
-    assert html.count("<tr data-trial=") == 2 and ">eligible<" in html and ">excluded<" in html
-    assert "Inclusion: Adults with asthma." in html and "<script" not in html
+    assert html.count('<tr class="tq-row">') == 2 and ">eligible<" in html and ">excluded<" in html
+    assert "Eligibility: Inclusion: Adults with asthma." in html and "<script" not in html
     assert views[0].answer.table.rows[0].title == "Study 4 of asthma" and turns[-1].trials == ["NCT10000004", "NCT10000005"]
+    out = ui.act(a, action("trial", 0, "NCT10000004|0"), chat, views)  # the deciding criterion, highlighted
+    assert '<mark class="tq-hl">Adults with asthma.</mark>' in out.panel
 
 
 def test_index_picker_lists_indexes_and_loads_each_once(tmp_path):

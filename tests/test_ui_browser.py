@@ -142,8 +142,7 @@ def test_seed_question_in_the_browser_with_the_real_model(browser, tmp_path):
 
 
 def table_ids(page) -> list[str]:
-    return last_answer(page).locator("table.tq-table tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.trial)")
+    return last_answer(page).locator("table.tq-table tbody button.tq-trial").all_inner_texts()
 
 
 def caption(page) -> str:
@@ -195,10 +194,10 @@ def test_list_table_chips_csv_chart_panel_and_export(browser, scale_assistant, t
         page.screenshot(path=str(ARTIFACTS / "ui_table.png"), full_page=True)
 
         # sort: enrollment descending after two clicks
-        header = last_answer(page).locator("th[data-col=enrollment] button")
-        act_and_wait(page, header, "document.querySelector('#tq-chat th[data-col=enrollment]').innerText.includes('\u25b2')")
-        act_and_wait(page, last_answer(page).locator("th[data-col=enrollment] button"),
-                     "document.querySelector('#tq-chat th[data-col=enrollment]').innerText.includes('\u25bc')")
+        header = last_answer(page).locator("th.tq-col-enrollment button")
+        act_and_wait(page, header, "document.querySelector('#tq-chat th.tq-col-enrollment').innerText.includes('\u25b2')")
+        act_and_wait(page, last_answer(page).locator("th.tq-col-enrollment button"),
+                     "document.querySelector('#tq-chat th.tq-col-enrollment').innerText.includes('\u25bc')")
         enrol = {t: a.trials[t].fields.enrollment for t in expect}
         assert table_ids(page) == sorted(expect, key=lambda t: -enrol[t])[:20]
         # paging
@@ -242,9 +241,9 @@ def test_list_table_chips_csv_chart_panel_and_export(browser, scale_assistant, t
 
         # the red-team record (script tags in its sections) in the table and the panel
         ask(page, "Which phase 1 trials are there?")
-        act_and_wait(page, last_answer(page).locator("th[data-col=trial] button"),
+        act_and_wait(page, last_answer(page).locator("th.tq-col-trial button"),
                      "document.querySelector('#tq-chat tbody tr') && "
-                     "[...document.querySelectorAll('#tq-chat tbody')].pop().rows[0].dataset.trial === 'NCT09990005'")
+                     "[...document.querySelectorAll('#tq-chat tbody')].pop().querySelector('.tq-trial').innerText === 'NCT09990005'")
         act_and_wait(page, last_answer(page).locator("button.tq-trial").first,
                      "!!document.querySelector('#tq-panel .tq-panel[data-trial=\"NCT09990005\"]')")
         assert "<script>document.location" in page.inner_text("#tq-panel")

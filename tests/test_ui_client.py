@@ -89,8 +89,11 @@ def test_chat_endpoint_streams(pipeline_url):
     job = client(pipeline_url).submit("Does the HPV study use stem cells?", api_name="/chat")
     final = job.result(timeout=60)
     partials = job.outputs()
-    assert len(partials) > 2 and partials[0] != final and final.startswith("Given intravenously")
-    assert "Sources:" in final and "Sources:" not in partials[0]
+    assert len(partials) > 2 and partials[0] != final and partials[0].startswith("Given")
+    assert "Sources:" not in partials[0]
+    # the checked answer ends the stream: the model's cited text, or the verifier's abstention
+    assert ("Sources:" in final and final.startswith("Given intravenously")) or \
+        final.startswith("The indexed trials don't say"), final
 
 
 def test_follow_ups_stay_in_their_session(echo_url):

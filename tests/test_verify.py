@@ -49,7 +49,9 @@ SOURCES = [
     ("What are the side effects of the cord stem cells?",
      "Side effects of the cord stem cells are common [S1].", False, "'common'"),
     ("Do the stem cells help psoriasis?", "The stem cells help psoriasis [S1].", False, "'help'"),
-    ("Is the treatment safe?", "Yes, the treatment is safe [S1].", False, "'treatment'"),
+    ("Is the treatment safe?", "Yes, the treatment is safe [S1].", False, "not a finding"),
+    ("What does the study look at?", "The study evaluates the safety of the cord cells [S1].", True, ""),
+    ("Is the treatment safe?", "Yes, the treatment is safe and cures psoriasis [S1].", False, "'cures'"),
     ("Who can join?", "Women aged 18 to 65 years can join [S3].", True, ""),
     ("Who can join?", "Women aged 18 to 65 years can join.", False, "cites no source"),
     ("What does the trial measure?", "It measures the incidence of adverse events over 24 weeks [S4].", True, ""),
@@ -127,7 +129,7 @@ def _ask(assistant_index, reply, question):
     from trialqa.types import Answer, SourcesReady
 
     idx, emb = assistant_index
-    events = list(Assistant(idx, emb, ScriptedGenerator([reply])).stream(question))
+    events = list(Assistant(idx, emb, ScriptedGenerator(reply)).stream(question))
     ready = [e for e in events if isinstance(e, SourcesReady)]
     answer = events[-1]
     assert isinstance(answer, Answer)
@@ -155,7 +157,7 @@ def test_assistant_abstains_with_what_the_record_holds(assistant_index):
     def reply(messages):
         return f"Side effects of the cells include fever and rash [{_key_of(messages, 'adverse')}]."
 
-    answer, _, _ = _ask(assistant_index, reply, "What adverse events did the psoriasis stem cells cause?")
+    answer, _, _ = _ask(assistant_index, reply, "Which side effects come with the psoriasis stem cells?")
     assert answer.abstained and not answer.citations
     assert "NCT00000001" in answer.text and "posts no results" in answer.text
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from goldgen.common import (
-    Pred, allocation, all_of, case, condition, country, enrollment, has_phase, healthy, ids,
+    Pred, allocation, all_of, case, condition, country, has_phase, healthy, ids,
     intervention_type, num_forms, pct_forms, placebo_arm, readings, require, results, sex_only, sponsor,
     start_year, status, study_type,
 )
@@ -98,10 +98,6 @@ def _sites(r: Rec) -> int | None:
     return r.sites or None
 
 
-def _completion(r: Rec) -> object:
-    return r.completion
-
-
 def _min_age(r: Rec) -> float | None:
     return r.min_age
 
@@ -127,7 +123,8 @@ SPECS: list[tuple[str, Callable[[list[Rec]], Computed]]] = [
     ("Which tuberculosis study runs at the most sites?", extreme((condition("tuberculosis"),), _sites, True)),
     ("Smallest planned enrollment among the completed cystic fibrosis trials - which trial is it?",
      extreme((condition("cystic fibrosis"), status("Completed")), _enroll, False)),
-    ("Among the recruiting trials, which is expected to finish last?", extreme((status("Recruiting"),), _completion, True)),
+    ("Among the trials still recruiting, which one has been going longest (earliest start date)?",
+     extreme((status("Recruiting"),), _start, False)),
     ("Which of NCT00000620 and NCT00000479 enrolls more people?", compare("NCT00000620", "NCT00000479", _enroll, True)),
     ("NCT00000125 or NCT00000167: which one got under way first?", compare("NCT00000125", "NCT00000167", _start, False)),
     ("Between NCT00004732 and NCT00003279, which trial has more sites?", compare("NCT00004732", "NCT00003279", _sites, True)),

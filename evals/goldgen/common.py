@@ -181,7 +181,7 @@ def sponsor(fragment: str) -> Pred:
 def condition(*terms: str) -> Pred:
     """A listed condition or its MeSH term contains one of `terms` (case-insensitive)."""
     low = [t.lower() for t in terms]
-    pred = _Pred(lambda r: any(t in c.lower() for c in (*r.conditions, *r.condition_mesh) for t in low))
+    pred = _Pred(lambda r: any(t in c for c in r.cond_terms for t in low))
     pred.alt = condition_loose(*terms)
     return pred
 
@@ -199,7 +199,7 @@ def intervention_type(value: str) -> Pred:
 def intervention(*terms: str) -> Pred:
     """An intervention name, other name or intervention MeSH term contains one of `terms`."""
     low = [t.lower() for t in terms]
-    return lambda r: any(t in n.lower() for n in (*(n for _, n in r.interventions), *r.other_names, *r.intervention_mesh) for t in low)
+    return lambda r: any(t in n for n in r.interv_terms for t in low)
 
 
 def placebo_arm() -> Pred:

@@ -58,11 +58,16 @@ def _count(recs: list[Rec], style: Style, p: dict[str, str], r0: Rec) -> int:
     return sum(1 for r in recs if fits(r))
 
 
+def _low(name: str) -> str:
+    """'Imatinib Mesylate' -> 'imatinib mesylate'; 'UT-15' stays."""
+    return name.lower() if name.istitle() or not any(ch.isupper() for ch in name[1:]) else name
+
+
 def describe(style: Style, r: Rec, p: dict[str, str]) -> str:
     if style == "sci":
-        return f"the {p['sponsor']} trial of {p['intervention'].lower()} for {p['condition'].lower()}"
+        return f"the {p['sponsor']} trial of {_low(p['intervention'])} for {p['condition'].lower()}"
     if style == "ci":
-        return f"the {p['intervention'].lower()} study in {p['condition'].lower()}"
+        return f"the {_low(p['intervention'])} study in {p['condition'].lower()}"
     if style == "sc":
         return f"the {p['sponsor']}-sponsored {p['condition'].lower()} study"
     return f"the {r.acronym} trial"

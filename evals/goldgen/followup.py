@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from goldgen.common import (
-    Pred, accepts_age, allocation, all_of, case, condition, country, has_phase, healthy, masked, month_year,
+    Pred, allocation, all_of, case, condition, country, has_phase, healthy, masked, month_year,
     num_forms, phase_forms, readings, require, results, sex_only, sponsor, start_year, status, study_type,
 )
 from goldgen.records import Rec
@@ -67,17 +67,6 @@ def _most_enrolled(rs: list[Rec]) -> tuple[list[str], list[str]]:
     return [ranked[0].nct], [ranked[0].nct]
 
 
-def _count_completed(rs: list[Rec]) -> tuple[list[str], list[str]]:
-    done = [r.nct for r in rs if r.status == "Completed"]
-    require(0 < len(done) < len(rs), "count completed: degenerate")
-    return num_forms(len(done)) if len(done) >= 2 else ["one", "1 of"], done
-
-
-def _sum(rs: list[Rec]) -> tuple[list[str], list[str]]:
-    require(all(r.enrollment is not None for r in rs), "sum: missing enrollment")
-    return num_forms(sum(r.enrollment or 0 for r in rs)), [r.nct for r in rs]
-
-
 def _earliest(rs: list[Rec]) -> tuple[list[str], list[str]]:
     ranked = sorted((r for r in rs if r.start), key=lambda r: r.start)  # type: ignore[arg-type, return-value]
     require(len(ranked) >= 2 and ranked[0].start != ranked[1].start, "earliest: tie")
@@ -102,14 +91,14 @@ SPECS: list[Spec] = [
     ordinal("List the trials that started in 2007 and are still recruiting.", (start_year(2007), status("Recruiting")),
             "The second one - how many people is it enrolling?", 1, _enroll),
     about("What is {id} about?", "NCT00493974", "What about its exclusion criteria?", lambda r: [], ["Eligibility: Exclusion"]),
-    which_of("Which asthma trials are randomized?", (condition("asthma"), allocation("Randomized")),
+    which_of("Asthma: list the randomized trials.", (condition("asthma"), allocation("Randomized")),
              "And which of them take children younger than 12?", lambda r: r.min_age is not None and r.min_age < 12),
     which_of("Show me the trials in Israel that are phase 3 or phase 2/3.", (country("Israel"), has_phase("3")),
              "Which of them have results posted?", results()),
-    over_set("Which observational NHLBI studies plan to enroll over 5,000 people?",
+    over_set("NHLBI observational cohorts with planned enrollment above 5,000 - which are they?",
              (sponsor("NHLBI"), study_type("Observational"), lambda r: (r.enrollment or 0) > 5000),
              "Which of them is the largest?", _most_enrolled),
-    which_of("Which trials enroll women only and study HIV?", (condition("HIV"), sex_only("Female")),
+    which_of("HIV research restricted to female participants - what is there?", (condition("HIV"), sex_only("Female")),
              "Which of those are phase 1?", lambda r: r.phase == "Phase 1"),
     about("Who sponsors {id}?", "NCT00004732", "How many sites does it have?", lambda r: num_forms(r.sites)),
     ordinal("Which dietary-supplement trials started before 2000?",
@@ -118,23 +107,23 @@ SPECS: list[Spec] = [
     which_of("Which obesity trials accept healthy volunteers?",
              (condition("obesity"), healthy(True)), "Of these, which have sites outside the United States?",
              lambda r: any(c != "United States" for c in r.countries)),
-    which_of("Which interventional NEI trials are double-masked?",
+    which_of("Show the double-blind interventional studies the NEI sponsors.",
              (sponsor("National Eye Institute"), study_type("Interventional"), masked("Double")),
              "Of those, which started in 1990 or later?", lambda r: bool(r.start and r.start.year >= 1990)),
-    which_of("Which trials with Italian sites have an unknown status?", (country("Italy"), status("Unknown status")),
+    which_of("Trials in Italy whose status is unknown - which?", (country("Italy"), status("Unknown status")),
              "And of these, which have sites in Italy only?", lambda r: r.countries == {"Italy"}),
     which_of("Which trials test a genetic intervention?", (lambda r: any(t == "Genetic" for t, _ in r.interventions),),
              "Did any of them enroll more than 200 people? Which?", lambda r: (r.enrollment or 0) > 200),
     about("What phase is {id} in?", "NCT00000620", "And what is its primary outcome?", lambda r: [], ["Outcomes"]),
     over_set("Which lupus trials are there?", (condition("lupus"),), "Which of them began first?", _earliest),
-    which_of("Which randomized device trials are there?",
+    which_of("Device studies with randomized allocation?",
              (lambda r: any(t == "Device" for t, _ in r.interventions), allocation("Randomized")),
              "Only the ones that have posted results, please.", results()),
     about("Tell me about the {id} study.", "NCT00005776", "When did it start?", _start),
-    which_of("Which behavioral trials are for women only?",
+    which_of("Women-only studies of behavioral interventions, please.",
              (lambda r: any(t == "Behavioral" for t, _ in r.interventions), sex_only("Female")),
              "Which of those have more than 1,000 participants?", lambda r: (r.enrollment or 0) > 1000),
-    ordinal("Which phase 3 trials with sites in Canada were terminated? Count phase 2/3 too.",
+    ordinal("Terminated trials at phase 3 (2/3 counts) that had a Canadian site: list them by NCT number.",
             (has_phase("3"), status("Terminated"), country("Canada")), "What phase was the last one in?", -1,
             lambda r: phase_forms(r.phase) if r.phase else None),
 ]

@@ -22,12 +22,8 @@ def concept(include: tuple[str, ...], exclude: tuple[str, ...] = (), where: str 
 
     def terms(r: Rec, loose: bool) -> list[str]:
         if where == "condition":
-            base = [*r.conditions, *r.condition_mesh]
-            extra = [*r.keywords, r.title, r.official_title]
-        else:
-            base = [*(n for _, n in r.interventions), *r.other_names, *r.intervention_mesh]
-            extra = [r.title, r.official_title]
-        return [t.lower() for t in (base + extra if loose else base)]
+            return r.cond_terms + r.title_terms if loose else r.cond_terms
+        return r.interv_terms + r.title_terms[-2:] if loose else r.interv_terms  # titles, not keywords
 
     def hit(r: Rec, loose: bool) -> bool:
         return any(i in t and not any(x in t for x in exclude) for t in terms(r, loose) for i in include)
@@ -49,7 +45,7 @@ SPECS: list[tuple[str, tuple[Pred, ...]]] = [
     ("Flu trials in phase 3?", (concept(("influenza",)), phase("Phase 3"))),
     ("Bed-wetting: is there a randomized trial?", (concept(("enuresis",)), allocation("Randomized"))),
     ("kidney stones - any interventional trials?", (concept(("kidney calculi", "nephrolithiasis")), study_type("Interventional"))),
-    ("Which acid reflux trials are phase 3?", (concept(("gastroesophageal reflux",)), has_phase("3"))),
+    ("heartburn and acid reflux: anything in phase 3?", (concept(("gastroesophageal reflux",)), has_phase("3"))),
     ("Shingles studies that have completed - list please.", (concept(("herpes zoster",)), status("Completed"))),
     ("Which high cholesterol trials have a placebo group?", (concept(("hypercholesterolemia",)), placebo_arm())),
     ("lazy eye trials at phase 3 stage", (concept(("amblyopia",)), phase("Phase 3"))),
@@ -61,9 +57,9 @@ SPECS: list[tuple[str, tuple[Pred, ...]]] = [
     ("Cot death: what non-interventional studies are there?", (concept(("sudden infant death",)), study_type("Observational"))),
     ("PTSD - which trials randomize participants?", (concept(("stress disorders, post-traumatic", "posttraumatic", "post-traumatic")),
                                                      allocation("Randomized"))),
-    ("Which ADHD trials take children under 10?",
+    ("Are there ADHD studies open to kids younger than 10?",
      (concept(("attention deficit",)), lambda r: r.min_age is None or r.min_age < 10)),
-    ("Which short-sightedness trials started in the 1990s?", (concept(("myopia",)), start_year(1990, 1999))),
+    ("Short-sightedness research that started during the 1990s?", (concept(("myopia",)), start_year(1990, 1999))),
     ("Statin trials that began in the 2000s?", (concept(("statin", "simvastatin", "pravastatin", "atorvastatin", "lovastatin",
                                                          "hydroxymethylglutaryl-coa reductase inhibitors"), where="intervention"),
                                                 start_year(2000, 2009))),

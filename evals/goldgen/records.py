@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 
@@ -87,12 +88,25 @@ class Rec:
     def countries(self) -> set[str]:
         return set(self.site_countries) | set(self.listed_countries)
 
+    @cached_property
+    def cond_terms(self) -> list[str]:
+        """Conditions and their MeSH terms, lower-cased."""
+        return [t.lower() for t in (*self.conditions, *self.condition_mesh)]
+
+    @cached_property
+    def interv_terms(self) -> list[str]:
+        """Intervention names, other names and MeSH terms, lower-cased."""
+        return [t.lower() for t in (*(n for _, n in self.interventions), *self.other_names, *self.intervention_mesh)]
+
+    @cached_property
+    def title_terms(self) -> list[str]:
+        return [t.lower() for t in (*self.keywords, self.title, self.official_title)]
+
     def cond_text(self) -> str:
-        return " | ".join([*self.conditions, *self.condition_mesh, *self.keywords, self.title, self.official_title]).lower()
+        return " | ".join([*self.cond_terms, *self.title_terms])
 
     def interv_text(self) -> str:
-        names = [n for _, n in self.interventions]
-        return " | ".join([*names, *self.other_names, *self.intervention_mesh, self.title, self.official_title]).lower()
+        return " | ".join([*self.interv_terms, self.title.lower(), self.official_title.lower()])
 
 
 def _split_criteria(criteria: str) -> tuple[str, str]:
@@ -131,7 +145,7 @@ def parse(path: Path) -> Rec:
         sponsor_class=t("sponsors/lead_sponsor/agency_class"),
         collaborators=all_("sponsors/collaborator/agency"), conditions=all_("condition"),
         condition_mesh=all_("condition_browse/mesh_term"), keywords=all_("keyword"),
-        interventions=[(t_ := squash(e.findtext("intervention_type")), squash(e.findtext("intervention_name")))
+        interventions=[(squash(e.findtext("intervention_type")), squash(e.findtext("intervention_name")))
                        for e in root.iterfind("intervention")],
         other_names=all_("intervention/other_name"), intervention_mesh=all_("intervention_browse/mesh_term"),
         arm_types=all_("arm_group/arm_group_type"),

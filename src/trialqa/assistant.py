@@ -38,6 +38,7 @@ NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
 CONTINUES_RE = re.compile(r"(However|But|Therefore|Thus|Hence|This|These|Such|It|They|In addition|Moreover)\b")
+DEFINITE_RE = re.compile(r"\b(the|that|this)\b[^?.;:]{0,80}\b(trial|study)\b", re.I)  # "the NIH trial of X"
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
 NAMING = {"Title", "Conditions", "Keywords"}  # what a question uses to point at one trial
 IDENTIFYING = {"Title", "Summary", "Conditions", "Interventions", "Locations", "Sponsor", "Keywords", "Identifiers"}
@@ -164,6 +165,10 @@ class Assistant:
         by criterion, and open questions phrased by the model."""
         q = analyse(question)
         scope, reason = self._scope(q, history)
+        if not reason and plan.scope and plan.scope_reason != "named":
+            scope = [t for t in plan.scope if t in self.index.trials] or scope
+        elif not reason and not scope and plan.filters:
+            scope = self._described(plan, question)
         explicit_scope = bool(scope)
         if reason:
             yield from self._finish(self._abstain(reason), t0, t0, notes, None)
@@ -267,6 +272,24 @@ class Assistant:
         if last and (q.refers_back or FOLLOW_UP_RE.search(q.text) or (not q.content_terms and not q.is_list)):
             return last, None
         return None, None
+
+    def _described(self, plan: Plan, question: str) -> list[str] | None:
+        """The one trial a question describes instead of naming ("the NIH trial of X for Y"):
+        the trials meeting its filters, and among several the one the trial ranking puts first."""
+        from trialqa.answer.match import matching
+
+        ids = matching(self.index.db, plan.filters)
+        if len(ids) == 1:
+            plan.scope, plan.scope_reason = ids, "described"
+            return ids
+        if not ids or len(self.index.trials) <= 1 or not DEFINITE_RE.search(question):
+            return None
+        wanted = set(ids)
+        for tid, _ in self.retriever.rank_trials(question, 50):
+            if tid in wanted:
+                plan.scope, plan.scope_reason = [tid], "described"
+                return [tid]
+        return None
 
     def _single_target(self, q: Query, scope: list[str] | None, hits) -> str | None:
         """The one trial a non-list question is about, when scope or evidence makes it clear."""

@@ -9,7 +9,10 @@ A case passes when its abstention matches `expect_abstain` (an abstention cites 
 and, for an answered case, every expected trial/doc is cited, no forbidden trial is cited,
 one of `expect_any_text` appears in the answer (case-insensitive) and no citation is
 hallucinated (its trial, or trial and section, is not in the index). `expect_sections` is
-advisory: a miss is a warning, not a failure.
+advisory: a miss is a warning, not a failure. An expected trial also counts as given when it
+is a row of the answer's table (list / count answers hold every match there, the text shows
+at most 20). With `expect_exact` the answer's trial set - its table rows when it has a
+table, else its cited trials - must equal `expect_trials` exactly.
 
 Metrics are micro-averaged: citation precision over distinct cited trials (a cited trial
 counts when expected, or when the case expects none, when not forbidden; every citation
@@ -36,8 +39,12 @@ from trialqa.errors import BadInput, ConfigError, GenerationError
 from trialqa.groundedness import unsupported_sentences
 from trialqa.types import CANONICAL_SECTIONS, Answer, Citation, Timings, Trial
 
-Category = Literal["fact", "list", "numeric", "follow-up", "abstain"]
-CATEGORIES: tuple[Category, ...] = ("fact", "list", "numeric", "follow-up", "abstain")
+Category = Literal[
+    "fact", "list", "numeric", "follow-up", "abstain", "described", "eligibility", "aggregate", "lay",
+]
+CATEGORIES: tuple[Category, ...] = (
+    "fact", "list", "numeric", "follow-up", "abstain", "described", "eligibility", "aggregate", "lay",
+)
 
 #: Metrics a threshold may name. Those in LOWER_IS_BETTER are maxima, the rest minima.
 METRICS = (
@@ -63,6 +70,9 @@ class Case(BaseModel):
     expect_any_text: list[str] = Field(default_factory=list)
     expect_abstain: bool | None = Field(False, description="None: an abstention or a strictly supported answer")
     expect_sections: list[str] = Field(default_factory=list)
+    expect_exact: bool = Field(
+        False, description="the answer's trial set (its table rows, else its cited trials) must equal expect_trials"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
@@ -72,6 +82,8 @@ class Case(BaseModel):
             raise ValueError("a 'follow-up' case needs 'turns'")
         if self.expect_abstain and (self.expected_ids or self.expect_any_text):
             raise ValueError("an abstention case cannot expect trials, docs or text")
+        if self.expect_exact and not self.expect_trials:
+            raise ValueError("'expect_exact' needs the exact set in 'expect_trials'")
         if clash := set(self.expected_ids) & set(self.forbid_trials):
             raise ValueError(f"ids both expected and forbidden: {sorted(clash)}")
         for name in self.expect_sections:
@@ -245,6 +257,16 @@ def _ids(citation: Citation) -> set[str]:
     return {citation.trial_id, citation.doc_id} | ({citation.nct_id} if citation.nct_id else set())
 
 
+def _exact_set_reasons(expected: set[str], answered: set[str]) -> list[str]:
+    """`expect_exact`: the answer's trial set must be the expected set, no more, no fewer."""
+    out = []
+    if missing := sorted(expected - answered):
+        out.append("answer set lacks: " + ", ".join(missing))
+    if extra := sorted(answered - expected):
+        out.append("answer set has extra: " + ", ".join(extra))
+    return out
+
+
 def score_case(
     case: Case,
     answer: Answer,
@@ -275,8 +297,11 @@ def score_case(
     else:
         if answer.abstained and case.expect_abstain is not None:
             reasons.append("abstained, expected an answer")
-        if missing := sorted(expected - cited_any):
+        rows = {row.trial_id for row in answer.table.rows} if answer.table is not None else None
+        if missing := sorted(expected - cited_any - (rows or set())):
             reasons.append("expected not cited: " + ", ".join(missing))
+        if case.expect_exact:
+            reasons += _exact_set_reasons(set(case.expect_trials), rows if rows is not None else set(by_trial))
         if cited_forbidden := sorted(forbidden & cited_any):
             reasons.append("forbidden cited: " + ", ".join(cited_forbidden))
         text = answer.text.lower()

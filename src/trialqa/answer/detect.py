@@ -179,7 +179,7 @@ def sexes(t: Text) -> None:
 
 _AGE_EXACT = re.compile(r"\b(\d{1,3})[\s-]*(?:years?|yrs?|y/?o)?[\s-]*old\b|\baged?\s+(\d{1,3})\b(?!\s*(?:or|and|to|-|\+|years?\s+(?:or|and)))|\b(\d{1,3})[\s-]*year[\s-]*olds?\b|\b(\d{1,3})\s*y/?o\b", re.I)
 _AGE_MIN = re.compile(r"\b(?:aged\s+|age\s+|ages\s+)?(\d{1,3})\s*(?:years?\s+)?(?:\+|(?:or|and)\s+(?:older|over|above|up))\b|\b(?:over|above|older\s+than|at\s+least)\s+(?:the\s+age\s+of\s+)?(\d{1,3})\s*(?:years?|yrs?)?(?:\s+(?:of\s+age|old))?(?=\W|$)(?!\s*" + _PEOPLE + ")", re.I)
-_AGE_MAX = re.compile(r"\b(?:under|below|younger\s+than|less\s+than)\s+(?:the\s+age\s+of\s+)?(\d{1,3})\s*(?:years?|yrs?)?(?:\s+(?:of\s+age|old))?(?=\W|$)(?!\s*" + _PEOPLE + ")|\b(\d{1,3})\s*(?:years?\s+)?(?:or|and)\s+(?:younger|under|below)\b", re.I)
+_AGE_MAX = re.compile(r"\b(?:under|below|younger\s+than|less\s+than)\s+(?:the\s+age\s+of\s+)?(\d{1,3})\s*(?:years?|yrs?)?(?:\s+(?:of\s+age|old))?(?=\W|$)(?!\s*" + _PEOPLE + r")|\b(\d{1,3})\s*(?:years?\s+)?(?:or|and)\s+(?:younger|under|below)\b", re.I)
 _AGE_RANGE = re.compile(r"\b(?:aged?|ages)\s+(\d{1,3})\s*(?:-|to|and)\s*(\d{1,3})\b|\bbetween\s+(?:the\s+ages\s+of\s+)?(\d{1,3})\s+and\s+(\d{1,3})\s+years", re.I)
 _AGE_WORDS: list[tuple[re.Pattern[str], str, object, str]] = [
     (re.compile(r"\b(?:newborns?|neonates?|neonatal)\b", re.I), "lt", 0.1, "newborns"),

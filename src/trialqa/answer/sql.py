@@ -85,7 +85,7 @@ class _Visitor:
         if isinstance(f, Or):
             return "(" + " OR ".join(self.visit(i) for i in f.items) + ")" if f.items else "1=0"
         if isinstance(f, Not):
-            return f"NOT {self.visit(f.item)}"
+            return f"NOT coalesce({self.visit(f.item)}, 0)"  # unknown is not a match, so NOT unknown is
         return self.cond(f)
 
     def bind(self, value: Any) -> str:

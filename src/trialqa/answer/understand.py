@@ -26,7 +26,7 @@ LIST_RE = re.compile(
     r"|\b(any|all|every)\s+(of\s+(the|these|those)\s+)?(trials|studies)\b|^\s*which\s+(ones|of\s+(them|these|those))\b"
     r"|^\s*(trials|studies)\s+(that|which|where|in|for|with|on|of|testing|using)\b"
     r"|^\s*(show|list|find|give)\s+(me\s+)?(all\s+)?(the\s+)?", re.I)
-COUNT_RE = re.compile(r"\bhow\s+many\b(?!\s+(?:participants|patients|people|subjects|volunteers|women|men|children|sites?|locations?|arms?|groups?|countries|centers|centres|persons|individuals)\b)|\bnumber\s+of\s+(?:trials|studies)\b|\bcount\s+(?:the\s+)?(?:trials|studies)\b", re.I)
+COUNT_RE = re.compile(r"\bhow\s+many\s+(?:[\w/'-]+\s+){0,6}?(?:trials|studies|records|ones)\b|\bhow\s+many\s+(?:of\s+(?:them|those|these))\b|\bnumber\s+of\s+(?:[\w-]+\s+){0,3}?(?:trials|studies)\b|\bcount\s+(?:the\s+)?(?:trials|studies)\b", re.I)
 GROUP_RE = re.compile(r"\b(?:per|by|for\s+each|each|broken\s+down\s+by|grouped\s+by|split\s+by|across)\s+(phase|status|overall\s+status|study\s+type|country|countries|sponsor|lead\s+sponsor|sex|gender|allocation|masking|intervention\s+type|purpose|primary\s+purpose|start\s+year|year)s?\b", re.I)
 GROUP_FIELDS = {"phase": "phase", "status": "status", "overall status": "status", "study type": "study_type",
                 "country": "country", "countries": "country", "sponsor": "lead_sponsor", "lead sponsor": "lead_sponsor",

@@ -14,6 +14,8 @@ A claim stands only when
   synonyms (`query.has_term`). Words of the question only frame a claim: they may stay
   unsupported when the claim also states something its sources hold, never when the claim
   adds nothing from its sources or affirms the question ("Yes, ...");
+- a claim whose every quote states an aim or an outcome measure ("To evaluate the safety
+  of ...") must itself speak of aims or measures: "the cells are safe" is not in it;
 - the embedder finds the claim near its quotes (cosine >= MIN_SIMILARITY), a second signal
   against words scattered over the sources.
 
@@ -42,8 +44,19 @@ FRAMING = frozenset(
     mentioned include includes included including aims aim aimed purpose goal objective objectives
     designed conducted conducts involves involve involved yes no however therefore thus both either
     based section sections following follows called named titled specifically respectively
-    information data answer question""".split()
+    information data answer question treat treats treated treating treatment treatments receive
+    receives received receiving given give gives giving undergo undergoes undergoing take takes""".split()
 )
+#: A quote that states what a trial sets out to do or measures, not what it found ...
+AIM_RE = re.compile(
+    r"\b(?:to|will|would|aims? to|designed to|in order to)\s+(?:\w+\s+){0,2}?(?:evaluate|assess|observe|explore|"
+    r"investigate|determine|compare|examine|test|study|measure|establish|verify|confirm|see|find out)\b"
+    r"|\b(?:aims?|purpose|objectives?|goals?|hypothes[ie]s|hypothesi[sz]ed?)\b", re.IGNORECASE)
+#: ... so a claim citing only such quotes must say so in words like these.
+AIM_CLAIM_RE = re.compile(
+    r"\b(?:evaluat|assess|observ|explor|investigat|determin|compar|examin|test|stud|measur|establish|"
+    r"verif|confirm|aim|purpose|objective|goal|outcome|endpoint|whether|track|monitor|record|look|"
+    r"hypothes|plan|intend|seek)", re.IGNORECASE)
 NCT_RE = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d])")
 THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
@@ -236,6 +249,10 @@ def check_claim(claim: Claim, support: Support, question: str, known_ids: set[st
     return Check(claim, True)
 
 
+def _states_intent(sent: Sentence) -> bool:
+    return sent.section.split(":")[0] == "Outcomes" or bool(AIM_RE.search(sent.text))
+
+
 def _states_any(claim: Claim, support: Support) -> bool:
     return any(term_stated(t, support) for t in content_terms(claim.text)) or any(
         number_stated(n, u, support) for n, u in numbers_with_units(claim.text))
@@ -263,7 +280,10 @@ def verify(text: str, sources: Sequence[Sentence], question: str, trials: Mappin
         titles = [trials[t].title for t in tids if t in trials]
         known = {trials[t].nct_id.upper() for t in tids if t in trials and trials[t].nct_id}
         support = Support.of([s.text for s in cited] + titles)
-        checks.append(check_claim(claim, support, question, known))
+        check = check_claim(claim, support, question, known)
+        if check.supported and cited and all(_states_intent(s) for s in cited) and not AIM_CLAIM_RE.search(claim.text):
+            check = Check(claim, False, "its sources state what the trial sets out to do or measure, not a finding")
+        checks.append(check)
     if embedder is not None:
         _similarity(checks, sources, embedder, min_similarity)
     if not any(c.supported and not c.framing for c in checks):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from trialqa import __version__
-from trialqa.cli import ask, chat, eval as eval_cmd, index, ingest, model, search, serve
+from trialqa.cli import ask, chat, eval as eval_cmd, index, ingest, model, search, serve, plan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,8 +14,9 @@ def cli() -> None:
     """Ask cited questions of clinical-trial records, offline, on a laptop CPU."""
 
 
-for _module in (ingest, index, search, ask, eval_cmd, chat, model, serve):
+for _module in (ingest, index, search, ask, eval_cmd, chat, model, serve, plan):
     cli.add_command(_module.command)
+cli.add_command(__import__("trialqa.cli.match", fromlist=["command"]).command)  # trialqa match (eligibility)
 
 
 def main() -> None:

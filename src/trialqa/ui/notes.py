@@ -1,9 +1,10 @@
 """Patient notes pasted into the chat: ranked trials with verdicts and deciding criteria,
 from `trialqa.answer.eligibility.match_note(index, embedder, note, k)`.
 
-`match_note` may return an `Answer` (with a table), a `Table`, or a list of per-trial
-results (objects or dicts with trial_id, title, verdict and the deciding criteria);
-`note_answer` turns any of them into an Answer whose table the chat shows.
+`match_note` returns ranked rows (`MatchRow`: rank, trial_id, title, score and an
+`EligibilityResult` with the verdict and the deciding sentences); `note_answer` turns them
+(or an `Answer`, a `Table`, or plain dicts) into an Answer whose table the chat shows,
+each row citing its first deciding criterion.
 """
 
 from __future__ import annotations
@@ -59,21 +60,34 @@ def _criteria_text(value: Any) -> str:
     return f"{kind}: {text}" if text and kind else str(text or value)
 
 
+def _deciding(item: Any) -> list[Any]:
+    result = _get(item, "result")
+    found = _get(result, "deciding") if result is not None else None
+    return list(found if found is not None else _get(item, "deciding", "criteria", "reasons", "why", default=[]) or [])
+
+
 def _result_rows(items: list[Any], trials: dict) -> tuple[list[Row], list[Citation]]:
     rows, cites = [], []
     for rank, item in enumerate(items, 1):
-        trial = _get(item, "trial")
-        tid = str(_get(item, "trial_id", "nct_id", default=getattr(trial, "trial_id", "")))
-        title = _get(item, "title", default=getattr(trial, "title", "")) or getattr(trials.get(tid), "title", "")
-        verdict = _get(item, "verdict", "label", "decision", default="")
-        verdict = _get(verdict, "value", default=verdict) if not isinstance(verdict, str) else verdict
-        values = {"rank": str(rank), "verdict": str(verdict).replace("_", " "),
-                  "deciding criteria": _criteria_text(_get(item, "deciding", "criteria", "reasons", "why"))}
+        tid = str(_get(item, "trial_id", "nct_id", default=""))
+        trial = trials.get(tid)
+        title = _get(item, "title", default="") or getattr(trial, "title", "")
+        verdict = _get(item, "verdict", default="") or _get(_get(item, "result"), "verdict", default="")
+        deciding = _deciding(item)
+        values = {"rank": str(_get(item, "rank", default=rank)), "verdict": str(verdict).replace("_", " "),
+                  "deciding criteria": _criteria_text(deciding)}
         cite = None
-        for c in _get(item, "citations", default=[]) or []:
-            if isinstance(c, Citation):
-                cites.append(c)
-                cite = len(cites) - 1 if cite is None else cite
+        for d in deciding:
+            section, quote = _get(d, "section"), _get(d, "text", "quote")
+            if isinstance(d, Citation):
+                c = d
+            elif trial is not None and section and quote:
+                c = Citation(trial_id=trial.trial_id, nct_id=trial.nct_id, doc_id=trial.doc_id,
+                             section=str(section), quote=str(quote), title=trial.title)
+            else:
+                continue
+            cites.append(c)
+            cite = len(cites) - 1 if cite is None else cite
         rows.append(Row(trial_id=tid, title=str(title or ""), values=values, cite=cite))
     return rows, cites
 
@@ -81,9 +95,12 @@ def _result_rows(items: list[Any], trials: dict) -> tuple[list[Row], list[Citati
 def note_answer(assistant: Any, note: str, k: int = NOTE_K) -> Answer:
     """Rank and check trials for a patient note (ConfigError when matching is missing)."""
     try:
-        from trialqa.answer.eligibility import match_note
-    except ImportError as exc:
-        raise ConfigError(UNAVAILABLE) from exc
+        from trialqa.answer.eligibility.match import match_note
+    except ImportError:
+        try:
+            from trialqa.answer.eligibility import match_note
+        except ImportError as exc:
+            raise ConfigError(UNAVAILABLE) from exc
     t0 = time.perf_counter()
     result = match_note(assistant.index, assistant.embedder, note, k)
     took = time.perf_counter() - t0

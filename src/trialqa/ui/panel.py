@@ -12,7 +12,7 @@ from trialqa.types import Citation, Trial
 from trialqa.ui.render import attr, esc, registry_url
 from trialqa.ui.tables import View, columns
 
-ELLIPSIS_RE = re.compile(r"^[\s\u2026.]+|[\s\u2026.]+$")
+ELLIPSIS_RE = re.compile(r"^(?:\s|\u2026|\.{3})+|(?:\s|\u2026|\.{3})+$")
 PANEL_EMPTY = ('<div class="tq-panel-empty">Click an NCT id in a table, or \u201copen the record\u201d '
                "in a source, to read the trial here.</div>")
 

@@ -36,10 +36,11 @@ def registry_url(nct_id: str | None) -> str | None:
 
 
 def action(kind: str, view: int | None, arg: Any = "") -> str:
-    """Attributes that make an element send a UI action (see app.BRIDGE_JS)."""
+    """Attributes that make a button send a UI action 'kind|view|arg' (see style.BRIDGE_JS;
+    the chat's sanitizer keeps `name` and `value`, not data-* attributes)."""
     if view is None:
         return ""
-    return f' data-tq="{attr(kind)}" data-view="{int(view)}" data-arg="{attr(arg)}"'
+    return f' name="tq" value="{attr(f"{kind}|{int(view)}|{arg}")}"'
 
 
 def open_record(c: Citation, view: int | None, cite: int | None) -> str:
@@ -123,11 +124,18 @@ def render_partial(text: str, sources: list[Citation] | None = None) -> str:
 
 
 def render_answer(answer: Answer, *, view: int | None = None, extra: str = "", top: str = "",
-                  revised: bool = False) -> str:
+                  revised: bool = False, fold: bool = False) -> str:
     """The finished answer: clickable citation chips, or a visibly different abstention.
     `top` (the plan chips) goes above the text, `extra` (a table) below it; `view` makes
-    the chips and buttons send actions for that answer."""
-    text = body(answer.text, answer.citations, view)
+    the chips and buttons send actions for that answer; `fold` keeps only the first line
+    open (the table shows the rest)."""
+    first, _, rest = answer.text.partition("\n")
+    if fold and rest.strip():
+        n = rest.strip().count("\n") + 1
+        text = (body(first, answer.citations, view) + f'<details class="tq-more"><summary>the answer '
+                f"as text ({n} more lines)</summary>{body(rest, answer.citations, view)}</details>")
+    else:
+        text = body(answer.text, answer.citations, view)
     if answer.abstained:
         text = ('<div class="tq-abstain"><div class="tq-abstain-head">No answer in the indexed '
                 f"trials</div>{text}</div>")

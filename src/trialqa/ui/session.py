@@ -55,6 +55,11 @@ def failure(exc: Exception) -> str:
     return f"Something went wrong on our side ({type(exc).__name__}); please try again."
 
 
+def _assistant_turn(answer: Answer) -> Turn:
+    """The history entry of an answer: its text, trials and plan (follow-ups refine it)."""
+    return Turn(role="assistant", content=answer.text, trials=answer.trials, plan=answer.plan)
+
+
 def accept(message: str | None, chat: list[dict]) -> tuple[str, list[dict], list[dict], str]:
     """Instant step: show the question and a placeholder, clear the box.
     Returns (textbox, chatbot, chat state, pending question)."""
@@ -92,8 +97,7 @@ def run_turn(assistant: Any, question: str, chat: list[dict], turns: list[Turn],
                 view = View(question=question, answer=event, at=len(chat) - 1, streamed=text)
                 views = [*views, view]
                 chat = [*chat[:-1], _bot(render_view(view, len(views) - 1))]
-                turns = [*turns, Turn(role="user", content=question),
-                         Turn(role="assistant", content=event.text, trials=event.trials)]
+                turns = [*turns, Turn(role="user", content=question), _assistant_turn(event)]
             elif isinstance(event, SourcesReady):
                 sources = list(event.citations)
                 chat = [*chat[:-1], _bot(render_partial(text, sources))]
@@ -128,8 +132,7 @@ def api_chat(assistant: Any, message: str, turns: list[Turn]) -> Iterator[tuple[
     try:
         for event in assistant.stream(message or "", turns):
             if isinstance(event, Answer):
-                turns = [*turns, Turn(role="user", content=message),
-                         Turn(role="assistant", content=event.text, trials=event.trials)]
+                turns = [*turns, Turn(role="user", content=message), _assistant_turn(event)]
                 yield answer_text(event), turns
             elif isinstance(event, str):
                 text += event

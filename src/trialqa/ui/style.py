@@ -1,6 +1,6 @@
 """The page's CSS and the two small scripts (no web fonts, no CDN: the page stays offline).
 
-BRIDGE_JS turns a click on an element with `data-tq` (a plan chip's ×, a sort header,
+BRIDGE_JS turns a click on a button named "tq" (a plan chip's ×, a sort header,
 a pager button, an NCT id, the CSV button) into a call of a hidden Gradio button, with
 the action as JSON in `window.__tqAction`. Record text never reaches these scripts as
 code: actions carry only our own attribute values (escaped), and the server ignores
@@ -63,6 +63,7 @@ table.tq-table th, table.tq-table td { border-bottom: 1px solid var(--border-col
 .tq-sort, .tq-trial, .tq-page, .tq-csv, .tq-open { border: 0; background: none; padding: 0;
   cursor: pointer; color: var(--color-accent); font: inherit; }
 .tq-sort { font-weight: 600; color: inherit; }
+.tq-trial { white-space: nowrap; }
 .tq-csv, .tq-page, .tq-open { border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 0 8px; font-size: 0.9em; }
 .tq-open { display: inline-block; margin-top: 4px; }
@@ -80,6 +81,7 @@ table.tq-table th, table.tq-table td { border-bottom: 1px solid var(--border-col
 .tq-sec-text { white-space: normal; }
 mark.tq-hl { background: #fde68a; color: inherit; padding: 0 1px; }
 .tq-hidden { display: none !important; }
+.tq-more > summary { cursor: pointer; color: var(--body-text-color-subdued); font-size: 0.85em; }
 """
 
 BRIDGE_JS = """
@@ -87,13 +89,13 @@ BRIDGE_JS = """
   if (window.__tqBridge) return;
   window.__tqBridge = true;
   document.addEventListener('click', (e) => {
-    const el = e.target.closest && e.target.closest('[data-tq]');
+    const el = e.target.closest && e.target.closest('button[name="tq"]');
     if (!el) return;
     e.preventDefault();
     e.stopPropagation();
-    window.__tqAction = JSON.stringify({a: el.dataset.tq, v: Number(el.dataset.view),
-                                        x: el.dataset.arg || '', t: Date.now()});
-    const target = document.querySelector(el.dataset.tq === 'drop' ? '#tq-reask' : '#tq-act');
+    const [a, v, ...rest] = (el.getAttribute('value') || '').split('|');
+    window.__tqAction = JSON.stringify({a: a, v: Number(v), x: rest.join('|'), t: Date.now()});
+    const target = document.querySelector(a === 'drop' ? '#tq-reask' : '#tq-act');
     if (target) target.click();
   }, true);
 })();

@@ -106,6 +106,11 @@ def cell(row: Row, key: str) -> str:
     return str(row.values.get(key, ""))
 
 
+def slug(key: str) -> str:
+    """A class-name-safe form of a column key."""
+    return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-") or "x"
+
+
 def _sort_key(value: str) -> tuple:
     v = value.strip()
     if NUMBER_RE.match(v):
@@ -130,11 +135,19 @@ def _header(key: str, name: str, view: View, i: int | None) -> str:
     if view.sort == key:
         mark = " \u25bc" if view.desc else " \u25b2"
     button = f'<button class="tq-sort"{action("sort", i, key)}>{esc(name)}{mark}</button>'
-    return f'<th data-col="{attr(key)}">{button if i is not None else esc(name)}</th>'
+    return f'<th class="tq-col-{slug(key)}">{button if i is not None else esc(name)}</th>'
+
+
+def row_cite(row: Row, answer: Answer) -> int | None:
+    """The row's citation: its own, else the answer's first citation of that trial."""
+    if row.cite is not None and 0 <= row.cite < len(answer.citations):
+        return row.cite
+    return next((k for k, c in enumerate(answer.citations) if c.trial_id == row.trial_id), None)
 
 
 def _row_html(row: Row, cols: list[str], answer: Answer, i: int | None) -> str:
-    key = f"{row.trial_id}|{'' if row.cite is None else row.cite}"
+    cite = row_cite(row, answer)
+    key = f"{row.trial_id}|{'' if cite is None else cite}"
     if i is not None:
         ident = f'<button class="tq-trial"{action("trial", i, key)}>{esc(row.trial_id)}</button>'
     else:
@@ -142,11 +155,11 @@ def _row_html(row: Row, cols: list[str], answer: Answer, i: int | None) -> str:
     cells = [f"<td>{ident}</td>", f"<td>{esc(row.title)}</td>"]
     cells += [f"<td>{esc(row.values.get(c, ''))}</td>" for c in cols]
     chip = ""
-    if row.cite is not None and 0 <= row.cite < len(answer.citations):
-        c = answer.citations[row.cite]
-        chip = cite_chip(c.nct_id or c.doc_id, c.section, [(row.cite, c)], i, text=c.section)
+    if cite is not None:
+        c = answer.citations[cite]
+        chip = cite_chip(c.nct_id or c.doc_id, c.section, [(cite, c)], i, text=c.section)
     cells.append(f'<td class="tq-cell-cite">{chip}</td>')
-    return f'<tr data-trial="{attr(row.trial_id)}">{"".join(cells)}</tr>'
+    return f'<tr class="tq-row">{"".join(cells)}</tr>'
 
 
 def table_html(view: View, i: int | None = None) -> str:
@@ -208,7 +221,8 @@ def table_csv(answer: Answer) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["nct_id", "title", *cols, "cited_section", "cited_quote"])
     for r in table.rows:
-        c = answer.citations[r.cite] if r.cite is not None and 0 <= r.cite < len(answer.citations) else None
+        k = row_cite(r, answer)
+        c = answer.citations[k] if k is not None else None
         w.writerow([_csv_safe(x) for x in [r.trial_id, r.title, *(r.values.get(k, "") for k in cols),
                                            c.section if c else "", c.quote if c else ""]])
     return out.getvalue()
@@ -222,5 +236,7 @@ def _csv_safe(value: object) -> str:
 
 def render_view(view: View, i: int | None = None) -> str:
     """The finished bubble: plan chips, the short text, the table and chart, notes."""
+    table = view.answer.table
     return render_answer(view.answer, view=i, top=plan_chips(view.answer.plan, i),
-                         extra=table_html(view, i), revised=view.revised)
+                         extra=table_html(view, i), revised=view.revised,
+                         fold=bool(table is not None and table.rows))

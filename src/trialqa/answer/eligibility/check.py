@@ -9,9 +9,8 @@ Every deciding item is a verbatim sentence of the trial (`trialqa.evidence.sente
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from trialqa.answer.db import age_years
 from trialqa.answer.eligibility.criteria import Criterion, split_criteria
@@ -21,8 +20,7 @@ from trialqa.evidence import Sentence, sentences
 from trialqa.types import Trial
 
 Verdict = Literal["eligible", "excluded", "not_eligible", "cannot_tell"]
-#: judge(trial, criterion, person) -> "met" / "not_met" / "unknown": decides what rules cannot.
-Judge = Callable[[Trial, Criterion, Person], Status]
+
 MAX_QUOTED = 3
 
 
@@ -32,6 +30,15 @@ class CriterionCheck:
     status: Status
     reason: str
     by: Literal["rules", "model"] = "rules"
+
+
+class Judge(Protocol):
+    """Decides criteria the rules leave open: `pick` chooses among the rule checks, the call
+    returns "met" / "not_met" / "unknown" for each chosen criterion (judge.ModelJudge)."""
+
+    def pick(self, checks: list[CriterionCheck]) -> list[CriterionCheck]: ...
+
+    def __call__(self, trial: Trial, person: Person, criteria: list[Criterion]) -> list[Status]: ...
 
 
 @dataclass
@@ -91,20 +98,29 @@ def check_criteria(trial: Trial, person: Person, criteria: list[Criterion] | Non
     for crit in criteria:
         status, reason = evaluate(crit, pv, topic)
         out.append(CriterionCheck(crit, status, reason))
-    if judge is not None:
-        for chk in out:
-            if chk.status == "unknown" or (person.note and chk.status == "irrelevant" and chk.criterion.parsed.concepts
-                                           and chk.criterion.kind == "exclusion"):
-                verdict = judge(trial, chk.criterion, person)
-                if verdict in ("met", "not_met"):
-                    chk.status, chk.by, chk.reason = verdict, "model", "judged by the model"
+    if judge is not None and not _decided(trial, person, out):
+        picked = judge.pick(out)
+        for chk, verdict in zip(picked, judge(trial, person, [c.criterion for c in picked])):
+            if verdict in ("met", "not_met"):
+                chk.status, chk.by, chk.reason = verdict, "model", "as judged by the model"
     return out
+
+
+def _decided(trial: Trial, person: Person, checks: list[CriterionCheck]) -> bool:
+    """True when rules alone already rule the person out (no model needed)."""
+    return (any(c.criterion.kind == "exclusion" and c.status == "met" for c in checks)
+            or structured(trial, person) is not None
+            or any(c.criterion.kind == "inclusion" and c.status == "not_met" for c in checks))
 
 
 def answer_eligibility(trial: Trial, person: Person, *, judge: Judge | None = None,
                        criteria: list[Criterion] | None = None) -> EligibilityResult:
     """Check `person` against `trial`: structured limits exactly, then each relevant criterion."""
     name = trial.nct_id or trial.doc_id
+    if person.age is None and not person.sex and person.healthy is None and not person.facts and not person.note:
+        limits = [s for s in (_field_sentence(trial, "Ages:"), _field_sentence(trial, "Sex:")) if s is not None]
+        return EligibilityResult("cannot_tell", f"Cannot tell for {name}: nothing is stated about the person "
+                                 "(age, sex, conditions or treatments) to check against its criteria.", limits)
     checks = check_criteria(trial, person, criteria, judge)
 
     def sents(items: list[CriterionCheck]) -> list[Sentence]:

@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from trialqa.answer.eligibility.vocab import find_concepts
+from trialqa.answer.eligibility.vocab import find_concepts, normalize
 from trialqa.types import Trial
 
 Kind = Literal["inclusion", "exclusion"]
@@ -34,9 +34,10 @@ greater equal men women male female""".split())
 
 _NEG_START = re.compile(
     r"^(?:no|not|never|without|absence of|free of|must not|may not|cannot|can't|should not|lack of|"
-    r"negative (?:for|pregnancy)|none of)\b", re.IGNORECASE)
+    r"negative|none of)\b", re.IGNORECASE)
 _NEG_INSIDE = re.compile(r"\b(?:must not|may not|should not|cannot|is not|are not|have not|has not|did not|"
-                         r"do not|does not|no prior|no history of|no evidence of|no known|not have)\b", re.I)
+                         r"do not|does not|no prior|no history of|no evidence of|no known|not have|"
+                         r"(?:are|is|will be|be) (?:excluded|not eligible|ineligible))\b", re.I)
 _LABEL = re.compile(r"^\s*[A-Z][A-Za-z]+(?: [a-zA-Z/]+){0,3}:\s*")
 _SERONEGATIVE = re.compile(r"\b(?:hiv|hbv|hcv|hepatitis [bc]|hbsag|tb|tuberculosis)\W{0,3}(?:sero)?negative", re.I)
 _HEADING = re.compile(r"^(?:--.*--|[A-Z][A-Za-z /&-]{0,40}:|[A-Z /&-]{4,60}:?)$")
@@ -51,7 +52,8 @@ _SUBORDINATE = re.compile(r"\b(?:that|which|would|could|might|interfer\w*|jeopar
 #: Words that make a criterion narrower than the plain condition or treatment it names.
 QUALIFIER = re.compile(r"\b(?:uncontrolled|poorly controlled|active|symptomatic|severe|significant|unstable|serious|"
                         r"decompensated|advanced|major|current(?:ly)?|concurrent|ongoing|untreated|refractory|"
-                        r"recurrent|requiring|dependent|at least \d+|since|more than \d+|less than \d+)\b", re.I)
+                        r"recurrent|requiring|dependent|at least \d+|since|(?:more|less|fewer) than (?:\d+|one|two|three)|"
+                        r"class (?:ii|iii|iv|3|4))\b", re.I)
 _NUM = r"(\d+(?:\.\d+)?)"
 _NOT_RELATIVE = r"(?!\d|\s*(?:times|x\b|×|%?\s*(?:of\s*)?(?:the\s*)?(?:uln|upper|institutional|normal)))"
 _LAB_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
@@ -214,6 +216,7 @@ def _sex(text: str, kind: Kind) -> Literal["Female", "Male"] | None:
 
 def parse_criterion(text: str, kind: Kind, context: str = "") -> Parsed:
     """Parse one criterion's text (with its parent line's text as `context` for a sub-item)."""
+    text, context = normalize(text), normalize(context)
     full = f"{context} {text}".strip() if context else text
     lead = _LABEL.sub("", context or text)
     negative = bool(_NEG_START.match(lead.strip()) or _NEG_INSIDE.search(lead) or _SERONEGATIVE.search(lead))
@@ -252,7 +255,11 @@ def _head_concepts(head: str) -> list[str]:
     spans = sorted(find_concepts(head, negation=False, broaden=False).items(), key=lambda kv: kv[1])
     kept: list[str] = []
     end = -1
+    taken: list[tuple[int, int]] = []
     for name, (start, stop) in spans:
+        if any(a <= start and stop <= b for a, b in taken):
+            continue  # "dialysis" inside "peritoneal dialysis"
+        taken.append((start, stop))
         if not kept or start <= end or _listed(head[end:start]):
             kept.append(name)
             end = max(end, stop)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from trialqa.answer.eligibility.criteria import LAB_VALUE
-from trialqa.answer.eligibility.vocab import find_concepts, negated_concepts
+from trialqa.answer.eligibility.vocab import find_concepts, negated_concepts, normalize
 from trialqa.answer.plan import Person
 
 #: A text longer than this (or of several sentences with clinical shorthand) is kept as a note.
@@ -47,10 +47,10 @@ _CUE = re.compile(r"\b(?:on|with|has|have|had|having|taking|takes|uses|using|rec
                   r"underwent|diagnosed|history|suffer\w*|who|is|was|currently)\b", re.I)
 _TIME = re.compile(r"\b(?:last (?:year|month|week)|\d+ (?:days?|weeks?|months?|years?) ago|yesterday|"
                    r"(?:a|one|two|three|few|several) (?:days?|weeks?|months?|years?) ago|recently|this year)\b", re.I)
-_SKIP_FACT = re.compile(r"^(?:a |an |the )?(?:\d|patient|person|man|woman|girl|boy|someone|somebody|"
+_SKIP_FACT = re.compile(r"^(?:a |an |the )?(?:\d+|patient|person|man|woman|girl|boy|someone|somebody|"
                         r"eligible|able|allowed|it|this|that|there|they|he|she|my|our|your|trial|study|"
                         r"nct\d+|years?|old|male|female|adult|child|kid|option|possible|ok|okay|"
-                        r"(?:wo)?m[ae]n\b)", re.I)
+                        r"(?:wo)?m[ae]n)\b", re.I)
 
 
 def _age(text: str) -> float | None:
@@ -104,12 +104,13 @@ def _facts(text: str) -> list[str]:
 
 def person_from_text(text: str) -> Person:
     """The person a question or note describes: age, sex, healthy, facts (and the note itself)."""
-    text = " ".join((text or "").split())
+    text = normalize(" ".join((text or "").split()))
     is_note = len(text) > NOTE_CHARS
     facts: list[str] = [] if is_note else _facts(text)
     concepts = find_concepts(text, broaden=False)
+    covered = {c for f in facts for c in find_concepts(f, broaden=False)}
     for name in concepts:
-        if not any(name in f for f in facts):
+        if name not in covered and not any(name in f for f in facts):
             facts.append(name)
     facts += [f"no {name}" for name in sorted(negated_concepts(text))]
     healthy = None

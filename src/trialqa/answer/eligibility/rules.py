@@ -54,7 +54,8 @@ def view(person: Person) -> PersonView:
         direct |= found
         months = _months_ago(fact)
         for c in found:
-            ago[c] = months
+            if ago.get(c) is None:
+                ago[c] = months
         if not found:
             words = frozenset(content_words(fact))
             if words:
@@ -127,6 +128,10 @@ def evaluate(crit: Criterion, pv: PersonView, trial_concepts: frozenset[str] = f
     hit = [c for c in named if c in pv.has]
     if hit:
         present, reason = True, hit[0]
+    elif pv.person.sex == "Male" and concepts and concepts <= {"pregnancy", "breastfeeding"}:
+        if crit.kind == "inclusion" and p.polarity == "require":
+            return "irrelevant", "applies to women"
+        present, reason = False, "a man"
     elif concepts & pv.denied or any(ancestors(c) & pv.denied for c in concepts):
         present, reason = False, "no " + next(c for c in named if c in pv.denied or ancestors(c) & pv.denied)
     elif not p.concepts:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,9 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("substance abuse", r"(?:drug|substance) (?:abuse|dependence|use disorder|addiction)",
        r"illicit drugs?", r"opioid (?:use disorder|dependence)", r"\bivdu\b", r"heroin", r"cocaine"),
     # kidney
-    _c("dialysis", r"(?:hemo|haemo|peritoneal )?dialysis", r"\bhd\b(?= (?:patient|dependent))",
-       parents=("kidney disease",)),
+    _c("dialysis", r"dialysis", r"dialysed", parents=("kidney disease",)),
+    _c("hemodialysis", r"ha?emodialysis", r"\bhd\b(?= (?:patient|dependent))", parents=("dialysis",)),
+    _c("peritoneal dialysis", r"peritoneal dialysis", r"\bcapd\b", parents=("dialysis",)),
     _c("end-stage renal disease", r"end[- ]stage (?:renal|kidney) (?:disease|failure)", r"\besrd\b",
        parents=("kidney disease",)),
     _c("kidney disease", r"(?:renal|kidney) (?:disease|failure|insufficiency|impairment|dysfunction)",
@@ -149,9 +149,8 @@ _PAST_PREGNANCY = re.compile(r"(?:history|prior|previous|gestational|with|during
 _CLAUSE_BREAK = re.compile(r"\b(?:but|however|although|though|which|who|presents?|presented|now)\b", re.I)
 
 
-@lru_cache(maxsize=None)
 def _regex(concept: Concept) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])(?:" + "|".join(concept.patterns) + r")", re.IGNORECASE)
+    return _BY_REGEX[concept.name]
 
 
 def _negated(text: str, start: int, end: int, family: bool = True) -> bool:
@@ -167,18 +166,87 @@ def _negated(text: str, start: int, end: int, family: bool = True) -> bool:
     return bool(_NEG_AFTER.match(text[end:end + 40]))
 
 
+def _prefixes(pattern: str, n: int = 3) -> set[str] | None:
+    """Every lower-case start (up to `n` characters) a match of `pattern` can have, or None
+    when that set is open (a leading \\w, a wide class) or too large: a cheap prefilter."""
+    from re import _constants as C, _parser as P  # type: ignore[attr-defined]
+
+    def walk(items: list, heads: set[str]) -> set[str] | None:
+        for op, av in items:
+            done = {h for h in heads if len(h) >= n}
+            todo = heads - done
+            if not todo:
+                return heads
+            if op is C.LITERAL:
+                heads = done | {h + chr(av) for h in todo}
+            elif op is C.IN:
+                chars = [chr(v) for o, v in av if o is C.LITERAL]
+                if any(o is not C.LITERAL for o, _ in av):
+                    return None
+                heads = done | {h + c for h in todo for c in chars}
+            elif op is C.AT:
+                continue
+            elif op is C.BRANCH:
+                out: set[str] = set(done)
+                for branch in av[1]:
+                    sub = walk(list(branch), todo)
+                    if sub is None:
+                        return None
+                    out |= sub
+                heads = out
+            elif op is C.SUBPATTERN:
+                sub = walk(list(av[-1]), todo)
+                if sub is None:
+                    return None
+                heads = done | sub
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                lo, hi, body = av
+                if hi > 3 or lo > 1:
+                    return None
+                once = walk(list(body), todo)
+                if once is None:
+                    return None
+                heads = done | once | (todo if lo == 0 else set())
+            else:
+                return None
+            if len(heads) > 400:
+                return None
+        return heads
+
+    return walk(list(P.parse(pattern)), {""})
+
+
+def _concept_prefixes(concept: Concept) -> frozenset[str] | None:
+    out: set[str] = set()
+    for p in concept.patterns:
+        heads = _prefixes(p)
+        if heads is None or "" in heads:
+            return None
+        out |= heads
+    return frozenset(out)
+
+
+_COMPILED = [(c, re.compile(r"(?<![\w-])(?:" + "|".join(c.patterns) + ")", re.IGNORECASE), _concept_prefixes(c))
+             for c in CONCEPTS]
+_WORD_START = re.compile(r"(?<![\w-])\w")
+
+
 def find_concepts(text: str, *, negation: bool = True, broaden: bool = True,
                   family: bool = True) -> dict[str, tuple[int, int]]:
     """Concepts mentioned in `text` (affirmed, unless `negation` is False), with the span of the
     first affirmed mention; broader concepts are added with the same span when `broaden`."""
+    lower = text.lower()
+    starts = {lower[m.start():m.start() + k] for m in _WORD_START.finditer(lower) for k in (1, 2, 3)}
     found: dict[str, tuple[int, int]] = {}
-    for concept in CONCEPTS:
-        for m in _regex(concept).finditer(text):
+    for concept, regex, prefixes in _COMPILED:
+        if prefixes is not None and prefixes.isdisjoint(starts):
+            continue
+        for m in regex.finditer(text):
             if negation and _negated(text, m.start(), m.end(), family):
                 continue
             if negation and concept.name == "pregnancy" and _PAST_PREGNANCY.search(text[max(0, m.start() - 30):m.end() + 12]):
                 continue
-            found.setdefault(concept.name, m.span())
+            found[concept.name] = m.span()
             break
     if not broaden:
         return found
@@ -207,6 +275,22 @@ def ancestors(name: str) -> set[str]:
             out.add(p)
             stack.extend(BY_NAME[p].parents)
     return out
+
+
+_BY_REGEX = {c.name: r for c, r, _ in _COMPILED}
+
+
+_REWRITES = ((re.compile(r"\bnon-?smok(?:er|ers|ing)\b", re.I), "not a smoker"),
+             (re.compile(r"\bnever smoked\b", re.I), "not a smoker"),
+             (re.compile(r"\bnon-?diabetic\b", re.I), "not diabetic"),
+             (re.compile(r"\bnon-?pregnant\b", re.I), "not pregnant"))
+
+
+def normalize(text: str) -> str:
+    """Rewrite negative compounds the negation cues cannot see ("non-smoker" -> "not a smoker")."""
+    for pattern, repl in _REWRITES:
+        text = pattern.sub(repl, text)
+    return text
 
 
 def concept_regex(name: str) -> re.Pattern[str]:
