@@ -10,7 +10,8 @@ checked by `answer_eligibility`, and the verdict is mapped:
 
 Reported per cohort beside the majority-class baseline, for rules alone and, unless
 TRIALQA_BENCH_ELIG_MODEL=0, for rules + the bundled model as judge (on at most
-TRIALQA_BENCH_ELIG_MODEL_PAIRS pairs per cohort, default all), with the seconds per check.
+TRIALQA_BENCH_ELIG_MODEL_PAIRS pairs per cohort spread evenly, default 40; 0 = all), beside
+the rules' accuracy on the same pairs, with the seconds per check.
 
 Trials come from /work/main/indexes/corpus2000 (trials.jsonl and the stored criteria) when
 it exists, else from parsing the XML records.
@@ -74,35 +75,53 @@ def load_pairs(cohort: str) -> tuple[dict[str, str], list[tuple[str, str, int]]]
     return notes, pairs
 
 
+def sample(pairs: list[tuple[str, str, int]], limit: int | None) -> list[tuple[str, str, int]]:
+    """`limit` pairs spread evenly over the list (all of them without a limit)."""
+    if not limit or limit >= len(pairs):
+        return pairs
+    step = len(pairs) / limit
+    return [pairs[int(i * step)] for i in range(limit)]
+
+
 def score(pairs: list[tuple[str, str, int]], notes: dict[str, str], trials: dict[str, Any], db: Any,
           judge: Any = None, limit: int | None = None) -> dict[str, Any]:
+    """Accuracy of the mapped verdicts (rules, and rules + `judge` when given) on the pairs."""
     from trialqa.answer.eligibility import answer_eligibility, person_from_text
     from trialqa.answer.eligibility.store import load_criteria
 
     persons = {q: person_from_text(text) for q, text in notes.items()}
-    pairs = [p for p in pairs if p[1] in trials][:limit]
+    pairs = sample([p for p in pairs if p[1] in trials], limit)
     labels = Counter(s for _, _, s in pairs)
-    right, verdicts, seconds = 0, Counter(), []
+    right = {"rules": 0, "model": 0}
+    verdicts: Counter[str] = Counter()
     confusion: Counter[str] = Counter()
+    seconds = []
     for q, d, gold in pairs:
+        criteria = load_criteria(db, trials[d])
         t0 = time.perf_counter()
-        result = answer_eligibility(trials[d], persons[q], judge=judge, criteria=load_criteria(db, trials[d]))
+        result = answer_eligibility(trials[d], persons[q], criteria=criteria)
         seconds.append(time.perf_counter() - t0)
-        predicted = MAPPING[result.verdict]
-        right += predicted == gold
+        right["rules"] += MAPPING[result.verdict] == gold
+        if judge is not None:
+            t0 = time.perf_counter()
+            result = answer_eligibility(trials[d], persons[q], judge=judge, criteria=criteria)
+            seconds[-1] = time.perf_counter() - t0
+            right["model"] += MAPPING[result.verdict] == gold
         verdicts[result.verdict] += 1
         confusion[f"gold {gold} -> {result.verdict}"] += 1
     n = len(pairs)
-    majority = max(labels.values()) / n if n else 0.0
     seconds.sort()
-    return {
+    out: dict[str, Any] = {
         "pairs": n, "eligible": labels[2], "excluded": labels[1],
-        "accuracy": round(right / n, 3) if n else None,
-        "majority_baseline": round(majority, 3),
+        "accuracy": round(right["model" if judge else "rules"] / n, 3) if n else None,
+        "majority_baseline": round(max(labels.values()) / n, 3) if n else None,
         "verdicts": dict(verdicts), "confusion": dict(sorted(confusion.items())),
         "check_s_p50": round(seconds[len(seconds) // 2], 4) if seconds else None,
         "check_s_max": round(seconds[-1], 4) if seconds else None,
     }
+    if judge is not None:
+        out["rules_accuracy_same_pairs"] = round(right["rules"] / n, 3) if n else None
+    return out
 
 
 def run() -> dict[str, Any]:
@@ -124,7 +143,7 @@ def run() -> dict[str, Any]:
         except Exception as exc:  # the model is optional for this phase
             out["rules+model"] = {"status": "skipped", "reason": f"{type(exc).__name__}: {exc}"}
         else:
-            limit = int(os.environ.get("TRIALQA_BENCH_ELIG_MODEL_PAIRS") or 0) or None
+            limit = int(os.environ.get("TRIALQA_BENCH_ELIG_MODEL_PAIRS") or 40) or None
             for cohort, (notes, pairs) in data.items():
                 out["rules+model"][cohort] = {**score(pairs, notes, trials, db, judge, limit),
                                               "model_calls": judge.calls}

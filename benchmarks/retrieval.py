@@ -15,8 +15,8 @@ One run, per cohort of `shared/benchmarks/trec-patient-trials` (trec_2021, trec_
   notes, `search` and `rank_trials`) and recall@3 of `rank_trials` for the gold questions
   that describe a trial without its NCT number (evals/gold_ctgov.jsonl).
 
-The index is `--index`, else $TRIALQA_BENCH_INDEX, else $TRIALQA_HOME/bench/xml2000, built from
-`shared/corpus/ctgov-xml` (and timed) when missing. `run()` returns the figures as a dict.
+The index is `--index`, else $TRIALQA_BENCH_INDEX, else .bench/indexes/xml2000 (the bench
+cache), built from `shared/corpus/ctgov-xml` with `trialqa index` (and timed) when missing or stale. `run()` returns the figures as a dict.
 """
 
 from __future__ import annotations
@@ -49,16 +49,24 @@ def _shared() -> Path:
 
 
 def _default_index() -> Path:
-    from trialqa.settings import get_settings
-
+    """$TRIALQA_BENCH_INDEX, else the bench cache's 2,000-record index (see benchmarks/common.py)."""
     env = os.environ.get("TRIALQA_BENCH_INDEX")
-    return Path(env) if env else get_settings().home / "bench" / "xml2000"
+    cache = Path(os.environ.get("TRIALQA_BENCH_CACHE") or REPO / ".bench")
+    return Path(env) if env else cache / "indexes" / "xml2000"
 
 
 def ensure_index(index: Path, shared: Path) -> float | None:
-    """Build `index` from the 2,000 XML records if it has no manifest; the build's seconds, or None."""
-    if (index / "manifest.json").is_file():
+    """(Re)build `index` from the 2,000 XML records with `trialqa index` when it is missing or
+    does not match this version and settings; the build's seconds, or None when it was usable."""
+    from trialqa.errors import TrialQAError
+    from trialqa.settings import get_settings
+    from trialqa.store import check_manifest, _read_manifest
+
+    try:
+        check_manifest(_read_manifest(index), index, None, get_settings())
         return None
+    except TrialQAError:
+        pass
     index.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     subprocess.run([*_trialqa(), "index", str(shared / "corpus/ctgov-xml"), "--out", str(index)],

@@ -62,6 +62,7 @@ def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
     ("Patient is a 45-year-old man with anaplastic astrocytoma. He has pain.", 45.0, "Male"),
     ("A 3-month-old boy with fever.", 0.25, "Male"),
     ("Patient aged 72, history of falls.", 72.0, None),
+    ("48 M with a h/o HTN and hyperlipidemia. EF was 25%.", 48.0, "Male"),
     ("What trials study asthma?", None, None),
 ])
 def test_patient_age_and_sex(text: str, age: float | None, sex: str | None) -> None:

@@ -157,7 +157,7 @@ def test_turn_streams_then_finishes_with_chips():
     a = FakeAssistant()
     _, _, chat, question = ui.accept("  How many?  ", [])
     assert question == "How many?" and chat[-1]["content"] == ui.render_partial("")
-    steps = list(ui.answer_turn(a, question, chat, []))
+    steps = list(ui.answer_turn(a, question, chat, [], every=0))
     assert len(steps) > 3  # token by token
     assert "<details" not in steps[0][0][-1]["content"] and "<details" in steps[-1][0][-1]["content"]
     assert [t.role for t in steps[-1][2]] == ["user", "assistant"]
@@ -471,10 +471,21 @@ def test_highlight_finds_a_clipped_quote_with_other_spacing():
     assert '<mark class="tq-hl">1.5x10E6/kg<br>intravenously at baseline and every</mark>' in ui.trial_html(t, cite)
 
 
+def test_fast_pieces_are_coalesced_into_few_page_updates():
+    a = PlanAssistant()  # a computed answer: every piece at once
+    _, _, chat, q = ui.accept("Which phase 3 trials?", [])
+    steps = list(ui.run_turn(a, q, chat, [], []))
+    assert len(steps) == 2 and "tq-result" in steps[-1][0][-1]["content"]  # first words, then the answer
+    slow = FakeAssistant(delay=0.06)
+    steps = list(ui.run_turn(slow, "How many?", chat, [], [], every=0.1))
+    pieces = len(re.findall(r"\S+\s*", answer().text))
+    assert 2 < len(steps) < pieces + 1 and "<details" in steps[-1][0][-1]["content"]
+
+
 def test_sources_show_before_the_text_and_the_checked_answer_replaces_the_draft():
     a = PlanAssistant(draft="Some unchecked draft text")
     _, _, chat, q = ui.accept("Which asthma trials?", [])
-    steps = list(ui.run_turn(a, q, chat, [], []))
+    steps = list(ui.run_turn(a, q, chat, [], [], every=0))
     assert "Sources found:" in steps[0][0][-1]["content"] and "unchecked draft" not in steps[0][0][-1]["content"]
     final = steps[-1][0][-1]["content"]
     assert "unchecked draft" not in final and "replaced by the checked answer" in final
@@ -568,3 +579,20 @@ def test_index_picker_lists_indexes_and_loads_each_once(tmp_path):
     assert lib.get("corpus2000") is other and loaded == [tmp_path / "corpus2000"]
     with pytest.raises(BadInput, match="no index named"):
         lib.get("../../etc")
+
+
+def test_table_answers_keep_their_text_short_and_rows_find_their_citation():
+    from trialqa.answer.plan import Row, Table
+
+    text = "2 of the 5 indexed trials match phase 3:\n- NCT05106972: A [NCT05106972 · Design]\n- NCT03765957: B"
+    cites = [cite(section="Design", quote="Phase 3")]
+    table = Table(columns=["trial", "title", "phase"], total=2, of=5,
+                  rows=[Row(trial_id="NCT05106972", title="A", values={"phase": "Phase 3"}),
+                        Row(trial_id="NCT03765957", title="B", values={"phase": "Phase 3"})])
+    html = ui.render_view(ui.View(question="q", answer=answer(text=text, citations=cites, table=table)), 0)
+    head, _, folded = html.partition('<details class="tq-more">')
+    assert "2 of the 5 indexed trials" in head and "<li>" not in head and folded.count("<li>") == 2
+    first, second = html.split('<tr class="tq-row">')[1:3]
+    assert 'value="trial|0|NCT05106972|0"' in first and "<summary>Design</summary>" in first
+    assert 'value="trial|0|NCT03765957|"' in second and "tq-cite" not in second
+    assert "<th class=\"tq-col-phase\">" in html

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trialqa.answer.verify import split_claims, verify, what_records_hold
+from trialqa.answer.verify import question_phrases, split_claims, verify, what_records_hold
 from trialqa.embed import HashingEmbedder
 from trialqa.evidence import Sentence
 from trialqa.types import Section, Source, Trial, TrialFields
@@ -43,6 +43,7 @@ SOURCES = [
     ("How are the cells given?", "Group A receives 1.5x10E6 cells/kg intravenously every 2 weeks [S2].", True, ""),
     ("How long is treatment?", "The cells are given every 2 weeks for 16 weeks [S2].", False, "'16 week'"),
     ("How long is treatment?", "The cells are given every 2 months [S2].", False, "'2 month'"),
+    ("What is the dose?", "Group A receives 1.5x10E8 cells/kg [S2].", False, "'1.5x10e8 cells'"),
     ("What is the dose?", "Patients receive 1.5x10E6 cells/kg of methotrexate [S2].", False, "'methotrexate'"),
     ("What are the side effects of the cord stem cells?",
      "Side effects of the cord stem cells include fever and infection [S1].", False, "'fever'"),
@@ -104,9 +105,12 @@ def test_split_claims_keeps_decimals_and_list_items():
 
 
 def test_abstention_says_what_the_record_holds():
-    held = what_records_hold(["adverse", "events", "fever"], ["NCT00000001"], TRIALS)
-    assert held == ("NCT00000001 measures 'adverse', 'events' as an outcome; does not mention 'fever'"
-                    " and posts no results in its indexed record.")
+    q = "Which adverse events or fever did the psoriasis cells cause?"
+    phrases = question_phrases(q, ["adverse", "events", "fever", "psoriasis", "cells", "cause"])
+    assert phrases == ["adverse events", "fever", "psoriasis cells cause"]
+    held = what_records_hold(phrases, ["NCT00000001"], TRIALS)
+    assert held == ("NCT00000001 measures 'adverse events' as an outcome; does not mention 'fever', "
+                    "'psoriasis cells cause' and posts no results in its indexed record.")
     assert what_records_hold(["psoriasis", "safety"], ["NCT00000001"], TRIALS) == \
         "NCT00000001 mentions 'safety' in its Summary but posts no results in its indexed record."
 

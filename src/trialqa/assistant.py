@@ -38,6 +38,7 @@ NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
 CONTINUES_RE = re.compile(r"(However|But|Therefore|Thus|Hence|This|These|Such|It|They|In addition|Moreover)\b")
+REGISTRY_FORMATS = {"ctgov-xml", "ctgov-api-v2", "ctgov-classic-json"}  # records whose fields are complete
 DEFINITE_RE = re.compile(r"\b(the|that|this)\b[^?.;:]{0,80}\b(trial|study)\b", re.I)  # "the NIH trial of X"
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
 NAMING = {"Title", "Conditions", "Keywords"}  # what a question uses to point at one trial
@@ -204,6 +205,10 @@ class Assistant:
                 claims = answer_field(trial, intent)
                 if claims:
                     yield from self._finish(self._compose(claims, [target]), t0, t_ret, notes, t_ret)
+                    return
+                if trial.source.format in REGISTRY_FORMATS and intent in STATED_BY:
+                    why = f"the indexed record of {trial.nct_id or trial.doc_id} states no {intent.replace('_', ' ')}."
+                    yield from self._finish(self._abstain(why), t0, t_ret, notes, None)
                     return
                 if not_stated(trial, STATED_BY.get(intent, [])):
                     why = f"the page of {trial.nct_id or trial.doc_id} shows no value for {STATED_BY[intent][0].lower()}."
@@ -421,8 +426,7 @@ class Assistant:
         """Evidence -> SourcesReady -> the model's streamed text -> claim-level verification
         (trialqa.answer.verify): sentences their cited sources do not state are removed; when
         none stands, an abstention says what the records do hold."""
-        from trialqa.answer.verify import render, split_claims, verify, what_records_hold
-        from trialqa.types import SourcesReady
+        from trialqa.answer.verify import question_phrases, render, split_claims, verify, what_records_hold
 
         gen = self.generator
         book = SourceBook(self.index.trials)
@@ -467,7 +471,7 @@ class Assistant:
             yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
             return
         trials = list(dict.fromkeys([*(scope or []), *(s.trial_id for s in book.sources)]))
-        holds = what_records_hold(q.content_terms, trials, self.index.trials)
+        holds = what_records_hold(question_phrases(question, q.content_terms), trials, self.index.trials)
         body = re.sub(r"\s*\bNOT FOUND\b\.?", "", "".join(keyed), flags=re.I).strip()
         claims = split_claims(body)
         if not body or NOT_FOUND in raw.upper() and len(strip_labels(text)) < 40:

@@ -73,8 +73,10 @@ class OnnxEmbedder:
         try:
             meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
             options = ort.SessionOptions()
-            options.intra_op_num_threads = threads or int(os.environ.get("TRIALQA_ONNX_THREADS", "1"))
+            options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
             options.inter_op_num_threads = 1
+            # Idle threads sleep instead of spinning: on a busy 2-core machine spinning threads
+            # steal the cores that llama.cpp and the other threads need.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             model = directory / "model.onnx"

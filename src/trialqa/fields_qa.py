@@ -289,6 +289,8 @@ SECTION_PATTERNS: list[tuple[str, re.Pattern[str], list[str]]] = [
     ("keywords", re.compile(r"\bkey ?words?\b", re.I), ["Keywords"]),
     ("outcomes", re.compile(r"\boutcomes?\b|\bend ?points?\b", re.I), ["Outcomes"]),
     ("title", re.compile(r"\b(official|full|brief|scientific) title\b|\bwhat is (it|the trial|the study) called\b|\btitle of\b", re.I), ["Title"]),
+    ("criteria", re.compile(r"^\W*(what|which|list|show|give)\b[^?]{0,30}\b(inclusion|exclusion|eligibility) criteria\b(?![^?]*\b(about|on|regarding|for|mention\w*|say)\b)"
+                            r"|^\W*(and |so |ok |okay )?(what about |how about |and )?(its|their|the) (inclusion|exclusion|eligibility) criteria\W*$", re.I), ["Eligibility"]),
 ]
 
 
@@ -321,6 +323,10 @@ def answer_section(trial: Trial, intent: str, sections: list[str], question: str
             sents = [x for x in sents if want.group(1).lower() in x.section.lower()]
     elif intent == "title":
         sents = sents[:1]
+    elif intent == "criteria":
+        want = re.search(r"\b(inclusion|exclusion)\b", question, re.I)
+        part = [x for x in sents if want and x.section.lower().endswith(want.group(1).lower())]
+        sents = part or [x for x in sents if ":" in x.section] or sents
     elif intent == "locations":
         sents = [x for x in sents if _names_a_place(x)]
     if not sents:
@@ -328,7 +334,7 @@ def answer_section(trial: Trial, intent: str, sections: list[str], question: str
     shown = sents[:6]
     kind = {"email": "email addresses", "phone": "phone numbers", "contacts": "contacts",
             "identifiers": "identifiers", "keywords": "keywords", "outcomes": "outcome measures",
-            "title": "title", "locations": "locations"}[intent]
+            "title": "title", "locations": "locations", "criteria": "criteria"}[intent]
     claims = [Claim(f"{who} gives these {kind}:" if intent != "title" else f"The title of {who} is:")]
     claims += [Claim(f"\u201c{x.text}\u201d", [x]) for x in shown]
     if len(sents) > len(shown):

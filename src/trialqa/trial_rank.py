@@ -33,6 +33,8 @@ _AGE = re.compile(
     r"|\baged? (\d{1,3})\b|\b(\d{1,3}) ?(?:yo|y/o|y\.o\.)\b",
     re.IGNORECASE,
 )
+#: Clinical shorthand: "48 M with a h/o HTN", "63 yo F".
+_AGE_SEX = re.compile(r"\b(\d{1,3}) ?(?:yo|y/o|y\.o\.)? ?([MF])\b")
 _FEMALE = re.compile(r"\b(woman|female|girl|lady|mother|she|her|pregnant)\b", re.IGNORECASE)
 _MALE = re.compile(r"\b(man|male|boy|gentleman|father|he|his)\b", re.IGNORECASE)
 _NEG_TRIGGER = re.compile(
@@ -129,7 +131,8 @@ def patient_age(text: str) -> float | None:
     """The first stated age in years ("a 58-year-old woman", "aged 7", "3-month-old")."""
     match = _AGE.search(text)
     if not match:
-        return None
+        short = _AGE_SEX.search(text)
+        return float(short.group(1)) if short else None
     if match.group(1):
         unit = match.group(2).lower().rstrip("s")
         return float(match.group(1)) * _UNIT_YEARS.get(unit, 1.0)
@@ -138,7 +141,10 @@ def patient_age(text: str) -> float | None:
 
 def patient_sex(text: str) -> str | None:
     """Female or Male from the words that say so, by majority; None when unclear."""
+    short = _AGE_SEX.search(text)
     female, male = len(_FEMALE.findall(text)), len(_MALE.findall(text))
+    if short:
+        female, male = female + 2 * (short.group(2) == "F"), male + 2 * (short.group(2) == "M")
     if female > male:
         return "Female"
     if male > female:

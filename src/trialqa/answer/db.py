@@ -71,6 +71,9 @@ CREATE INDEX facilities_nct ON facilities(nct_id);
 CREATE INDEX countries_nct ON countries(nct_id);
 CREATE INDEX sponsors_nct ON sponsors(nct_id);
 CREATE INDEX keywords_nct ON keywords(nct_id);
+CREATE INDEX designs_nct ON designs(nct_id);
+CREATE INDEX eligibilities_nct ON eligibilities(nct_id);
+CREATE INDEX calculated_values_nct ON calculated_values(nct_id);
 """
 
 _MONTHS = {m: i for i, m in enumerate(

@@ -292,11 +292,21 @@ def dates(t: Text) -> None:
 # --- values from the index: places, sponsors, conditions, interventions --------------------
 
 def _phrase_iter(t: Text, phrases: dict[str, str] | set[str], min_len: int = 3):
+    """(phrase, match) for each phrase of the set standing as whole words in what is left,
+    longest first: word runs of the question are looked up, not every phrase searched."""
     low = t.rest.lower()
-    for phrase in sorted(phrases, key=len, reverse=True):
-        if len(phrase) < min_len:
-            continue
-        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", low):
+    toks = list(re.finditer(r"[\w'.&-]+", low))
+    found = []
+    for n in range(6, 0, -1):
+        for i in range(len(toks) - n + 1):
+            a, b = toks[i].start(), toks[i + n - 1].end()
+            phrase = low[a:b].rstrip(".")
+            if len(phrase) >= min_len and phrase in phrases:
+                found.append((phrase, re.compile(re.escape(phrase)).match(low, a)))
+    taken: list[tuple[int, int]] = []
+    for phrase, m in found:
+        if m and not any(x < m.end() and m.start() < y for x, y in taken):
+            taken.append((m.start(), m.end()))
             yield phrase, m
 
 

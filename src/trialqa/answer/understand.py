@@ -190,7 +190,7 @@ def _intent(plan: Plan, q: str) -> None:
         return
     fld = field_intent(q)
     sec = section_intent(q)
-    if sec and (not fld or sec[0] in ("outcomes", "contacts", "email", "phone", "identifiers", "keywords")):
+    if sec and (not fld or sec[0] in ("outcomes", "contacts", "email", "phone", "identifiers", "keywords", "criteria")):
         plan.intent, plan.section = "section", sec[0]
         return
     if fld:
@@ -353,7 +353,8 @@ def _follow_up(plan: Plan, q: str, prev: Plan | None, prev_trials: list[str]) ->
         if plan.intent not in ("count", "share", "sum", "extreme", "compare"):
             plan.intent = "list"
         return
-    adds_only = CONTINUE_RE.search(q) and plan.intent in ("open", "list", "field", "section") and prev is not None
+    adds_only = (CONTINUE_RE.search(q) and plan.intent in ("open", "list") and prev is not None
+                 and any(getattr(f, "field", "") != "trial" for f in plan.filters) and not PRONOUN_RE.search(q))
     if adds_only and prev is not None and prev.intent in ("list", "count", "share", "sum", "extreme") and not plan.terms[:1] == ["__"]:
         fields = {getattr(f, "field", None) for f in plan.filters}
         kept = [f for f in prev.filters if getattr(f, "field", None) not in fields]

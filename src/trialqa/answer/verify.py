@@ -58,7 +58,7 @@ AIM_CLAIM_RE = re.compile(
     r"verif|confirm|aim|purpose|objective|goal|outcome|endpoint|whether|track|monitor|record|look|"
     r"hypothes|plan|intend|seek)", re.IGNORECASE)
 NCT_RE = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
-NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d])")
+NUMBER_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:\s*[x\u00d7*]\s*10\s*(?:e|\^|\*\*)\s*[-\u2212]?\d+)?)(?![\d])", re.I)
 THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")
 LABEL_RE = re.compile(r"\[[^\[\]]*\u00b7[^\[\]]*\]")
 #: Sentence ends: . ! ? followed by space and a capital, digit, quote or bracket; or a line break.
@@ -166,6 +166,8 @@ def _numbers(text: str) -> list[str]:
 
 
 def _canon(num: str) -> str:
+    if len(num) > 4 and "10" in num and not num.replace(".", "").isdigit():  # 1.5 x 10^6 -> 1.5x10e6
+        return re.sub(r"\*\*|\^", "e", re.sub(r"\s+", "", num.lower())).replace("\u00d7", "x").replace("*", "x")
     return num.rstrip("0").rstrip(".") if "." in num else num.lstrip("0") or "0"
 
 
@@ -309,28 +311,43 @@ def _similarity(checks: list[Check], sources: Sequence[Sentence], embedder, floo
 
 # -- when nothing stands ---------------------------------------------------------------
 
-def what_records_hold(terms: Sequence[str], trial_ids: Sequence[str], trials: Mapping[str, Trial],
+def question_phrases(question: str, terms: Sequence[str]) -> list[str]:
+    """The question's content terms, neighbours joined into phrases ("side effects")."""
+    keep = {t.lower() for t in terms}
+    phrases, run = [], []
+    for w in [*words(question), ""]:
+        if w in keep:
+            run.append(w)
+        elif run:
+            phrases.append(" ".join(run))
+            run = []
+    return list(dict.fromkeys(phrases))
+
+
+def what_records_hold(phrases: Sequence[str], trial_ids: Sequence[str], trials: Mapping[str, Trial],
                       limit: int = 2) -> str:
-    """One sentence per trial (the first `limit`) saying which of the question's terms its
-    record states and where, which it does not mention (terms of its title only name it),
-    and whether it posts results, e.g. "NCT03765957 measures 'adverse', 'events' as an
-    outcome but posts no results in its indexed record."."""
+    """One sentence per trial (the first `limit`) saying which of the question's phrases its
+    record states (all words in one sentence) and where, which it does not mention (phrases
+    of its title only name it), and whether it posts results, e.g. "NCT03765957 measures
+    'adverse events' as an outcome but posts no results in its indexed record."."""
     out = []
     for tid in list(dict.fromkeys(trial_ids))[:limit]:
         trial = trials.get(tid)
         if trial is None:
             continue
         title = trial.title.lower()
-        topical = [t for t in dict.fromkeys(terms) if not has_term(title, set(words(title)), t)]
         places: dict[str, list[str]] = {}
         absent = []
-        for term in topical:
+        for phrase in dict.fromkeys(phrases):
+            parts_of = phrase.split()
+            if all(has_term(title, set(words(title)), t) for t in parts_of):
+                continue  # it names the trial
             where = next((s.section.split(":")[0] for s in sentences(trial)
-                          if s.section != "Title" and has_term(s.lower, s.words, term)), None)
+                          if s.section != "Title" and all(has_term(s.lower, s.words, t) for t in parts_of)), None)
             if where is None:
-                absent.append(term)
+                absent.append(phrase)
             else:
-                places.setdefault(where, []).append(term)
+                places.setdefault(where, []).append(phrase)
         parts = []
         for section, found in places.items():
             said = ", ".join(f"'{t}'" for t in found)

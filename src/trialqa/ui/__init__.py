@@ -10,7 +10,7 @@ index picker), notes (patient notes), style (CSS and scripts), app (the page).
 Gradio is imported only when a page is built.
 """
 
-from trialqa.ui.app import CONCURRENCY_ID, EXAMPLES, MONO_FONTS, SYSTEM_FONTS, TITLE, build_app, run, serve
+from trialqa.ui.app import CONCURRENCY_ID, EXAMPLES, MONO_FONTS, SYSTEM_FONTS, TITLE, build_app, run, serve, warm
 from trialqa.ui.indexes import IndexInfo, Library, list_indexes
 from trialqa.ui.notes import looks_like_note, note_answer
 from trialqa.ui.panel import conversation_markdown, open_trial, trial_html
@@ -28,5 +28,5 @@ __all__ = [
     "answer_text", "answer_turn", "api_chat", "build_app", "busy", "chart_html", "conversation_markdown",
     "drop_from_plan", "esc", "footer_html", "list_indexes", "looks_like_note", "model_label", "note_answer",
     "open_trial", "plan_chips", "reask", "registry_url", "render_answer", "render_notice", "render_partial",
-    "render_question", "render_view", "run", "run_turn", "serve", "table_csv", "table_html", "trial_html",
+    "render_question", "render_view", "run", "run_turn", "serve", "table_csv", "table_html", "trial_html", "warm",
 ]

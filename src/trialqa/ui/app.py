@@ -192,6 +192,15 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, *, prevent_thread
     )
 
 
+def warm(assistant: Any) -> Any:
+    """Load the model and what the answering handlers read (the index vocabulary), so the
+    first question does not wait for them; returns `assistant`."""
+    assistant.generator  # noqa: B018
+    if isinstance(getattr(type(assistant), "context", None), property):
+        assistant.context  # noqa: B018
+    return assistant
+
+
 def run(index_dir: Path | None = None, model: Path | None = None, host: str = "127.0.0.1",
         port: int = 7860, indexes_dir: Path | None = None) -> None:
     """Load the assistant (and the model, so the first question does not wait), then serve."""
@@ -200,8 +209,7 @@ def run(index_dir: Path | None = None, model: Path | None = None, host: str = "1
     set_offline()
     from trialqa.assistant import Assistant
 
-    assistant = Assistant.from_settings(index_dir, model)
-    assistant.generator  # noqa: B018 - load the model now, not on the first question
+    assistant = warm(Assistant.from_settings(index_dir, model))
     try:
         serve(build_app(assistant, indexes_dir=indexes_dir), host, port)
     except OSError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from trialqa.ui.tables import View, drop_from_plan, pages, render_view, table_cs
 
 log = logging.getLogger(__name__)
 
+UPDATE_EVERY_S = 0.15
 BUSY = ("The assistant is busy answering other questions. Please wait a moment and send "
         "your question again; it is back in the box below.")
 
@@ -83,37 +85,48 @@ def _stream(assistant: Any, question: str, turns: list[Turn], plan: Plan | None)
 
 
 def run_turn(assistant: Any, question: str, chat: list[dict], turns: list[Turn],
-             views: list[View], plan: Plan | None = None
+             views: list[View], plan: Plan | None = None, *, every: float = UPDATE_EVERY_S
              ) -> Iterator[tuple[list[dict], list[Turn], list[View]]]:
     """Stream the answer into the last bubble, then render the finished view (plan chips,
-    table) and extend this session's history. Yields (chat, turns, views)."""
+    table) and extend this session's history. Yields (chat, turns, views): the first text
+    at once, then at most one partial update per `every` seconds (each update re-renders
+    the bubble in the browser; a computed answer arrives in hundreds of pieces)."""
     if not question:
         yield chat, turns, views
         return
-    text, sources = "", []
+    text, sources, last, held = "", [], 0.0, False
     try:
         for event in _stream(assistant, question, turns, plan):
-            if isinstance(event, Answer):
-                view = View(question=question, answer=event, at=len(chat) - 1, streamed=text)
-                views = [*views, view]
-                chat = [*chat[:-1], _bot(render_view(view, len(views) - 1))]
-                turns = [*turns, Turn(role="user", content=question), _assistant_turn(event)]
-            elif isinstance(event, SourcesReady):
-                sources = list(event.citations)
+            if not isinstance(event, Answer):
+                if isinstance(event, SourcesReady):
+                    sources = list(event.citations)
+                else:
+                    text += event
+                now = time.perf_counter()
+                if last and now - last < every:
+                    held = True
+                    continue
+                last, held = now, False
                 chat = [*chat[:-1], _bot(render_partial(text, sources))]
-            else:
-                text += event
-                chat = [*chat[:-1], _bot(render_partial(text, sources))]
+                yield chat, turns, views
+                continue
+            view = View(question=question, answer=event, at=len(chat) - 1, streamed=text)
+            views = [*views, view]
+            chat = [*chat[:-1], _bot(render_view(view, len(views) - 1))]
+            turns = [*turns, Turn(role="user", content=question), _assistant_turn(event)]
+            held = False
             yield chat, turns, views
+        if held:  # a stream that ended without an Answer: show what it said
+            yield [*chat[:-1], _bot(render_partial(text, sources))], turns, views
     except Exception as exc:  # one line to the user, never a traceback
         chat = [*chat[:-1], _bot(render_notice(failure(exc)))]
         yield chat, turns, views
 
 
-def answer_turn(assistant: Any, question: str, chat: list[dict], turns: list[Turn]
-                ) -> Iterator[tuple[list[dict], list[dict], list[Turn]]]:
+def answer_turn(assistant: Any, question: str, chat: list[dict], turns: list[Turn], *,
+                every: float = UPDATE_EVERY_S) -> Iterator[tuple[list[dict], list[dict], list[Turn]]]:
     """`run_turn` without views. Yields (chatbot, chat state, turns)."""
-    for chat, turns, _ in run_turn(assistant, question, chat, turns, []):
+    for chat, turns, _ in run_turn(assistant, question, chat, turns, [], every=every):
         yield chat, chat, turns
 
 

@@ -22,6 +22,8 @@ from trialqa.answer.eligibility.vocab import find_concepts, normalize
 from trialqa.types import Trial
 
 Kind = Literal["inclusion", "exclusion"]
+#: Bumped whenever parsing changes: criteria stored by another version are parsed again.
+PARSER_VERSION = 4
 
 _STOP = frozenset("""a an the and or of in on at to for with without by from as be is are was were been being
 has have had having patient patients subject subjects participant participants person people individual
@@ -88,7 +90,7 @@ _CMP = (r"(>=|<=|≥|≤|=>|=<|>|<|at least|no more than|not more than|no greate
 _LAB_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in _LAB_NAMES) + r")\b[^.;\d<>≥≤]{0,25}?"
                      + _CMP + r"\s*" + _LAB_NUM + _NOT_RELATIVE, re.IGNORECASE)
 _LAB_BETWEEN = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in _LAB_NAMES) + r")\b[^.;\d]{0,25}?"
-                          r"(?:between|of|:)?\s*" + _NUM + r"\s*(?:%|mg/dl|kg/m2|kg/m²)?\s*(?:-|–|to)\s*" + _NUM,
+                          r"(?:between|of|:)?\s*" + _NUM + r"\s*(?:%|mg/dl|kg/m2|kg/m²)?\s*(?:-|–|to|and)\s*" + _NUM,
                           re.IGNORECASE)
 
 
@@ -218,8 +220,8 @@ def parse_criterion(text: str, kind: Kind, context: str = "") -> Parsed:
     """Parse one criterion's text (with its parent line's text as `context` for a sub-item)."""
     text, context = normalize(text), normalize(context)
     full = f"{context} {text}".strip() if context else text
-    lead = _LABEL.sub("", context or text)
-    negative = bool(_NEG_START.match(lead.strip()) or _NEG_INSIDE.search(lead) or _SERONEGATIVE.search(lead))
+    negative = any(_NEG_START.match(lead.strip()) or _NEG_INSIDE.search(lead) or _SERONEGATIVE.search(lead)
+                   for lead in (_LABEL.sub("", context), _LABEL.sub("", text)) if lead)
     polarity: Literal["require", "forbid"]
     if kind == "exclusion":
         polarity = "forbid"
@@ -280,7 +282,13 @@ def _pieces(line: str) -> list[str]:
     return [p.strip(" -") for p in _FLAT_SPLIT.split(line) if len(p.strip(" -")) >= 3]
 
 
+_SUBHEADING = re.compile(r"^(?:[\w/-]+\s){0,3}(?:characteristics|criteria|volunteers|patients|subjects|participants|"
+                         r"population|therapy|information|history|requirements)\W*$", re.IGNORECASE)
+
+
 def _is_heading(line: str) -> bool:
+    if _SUBHEADING.match(line) and not re.search(r"\d", line) and not find_concepts(line, negation=False):
+        return True
     return bool(_HEADING.match(line)) or line.endswith(":") and len(line) < 40 and not find_concepts(line, negation=False)
 
 
@@ -304,7 +312,8 @@ def split_criteria(trial: Trial) -> list[Criterion]:
             while parents and parents[-1][0] >= indent:
                 parents.pop()
             if _is_heading(line) or _NOT_SPECIFIED.search(line):
-                parents.append((indent, ""))
+                keep = line.endswith(":") and not line.isupper() and not line.startswith("--")
+                parents.append((indent, line if keep else ""))
                 continue
             context = " ".join(p for _, p in parents if p)
             kind: Kind = "exclusion" if sub == "exclusion" else "inclusion"

@@ -20,8 +20,8 @@ from trialqa.answer.plan import Person
 from trialqa.types import Trial
 
 MAX_CRITERIA = 4
-NOTE_CHARS = 900
-CRITERION_CHARS = 180
+NOTE_CHARS = 700
+CRITERION_CHARS = 160
 SYSTEM = (
     "You screen patients for clinical trials. For each numbered criterion, answer whether it is "
     "true of the patient described: yes, no, or unknown when the description does not say. "

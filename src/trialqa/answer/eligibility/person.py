@@ -90,7 +90,7 @@ def _facts(text: str) -> list[str]:
             continue
         fact = m.group("fact").strip(" -")
         fact = re.sub(r"^(?:a|an|the)\s+", "", fact, flags=re.I)
-        if not fact or _SKIP_FACT.match(fact) or len(fact) > 60:
+        if not fact or _SKIP_FACT.match(fact) or len(fact) > 60 or re.match(r"(?:no|not|never|without)\b", fact, re.I):
             continue
         when = _TIME.search(text[m.end():m.end() + 30])
         if when and when.group(0).lower() not in fact.lower():

@@ -1,6 +1,7 @@
 """Criteria parsed once at index time, stored in the index's `trials.db` table `criteria`
-(nct_id, kind, ordinal, text, parsed_json), and read back per trial; an index built before
-the table existed (or a trial missing from it) falls back to parsing on the fly.
+(nct_id, kind, ordinal, text, parsed_json), and read back per trial. An index built before
+the table existed, a trial missing from it, or rows written by another `PARSER_VERSION` fall
+back to parsing on the fly.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sqlite3
 from dataclasses import asdict
 from typing import Any
 
-from trialqa.answer.eligibility.criteria import Criterion, Parsed, split_criteria
+from trialqa.answer.eligibility.criteria import PARSER_VERSION, Criterion, Parsed, split_criteria
 from trialqa.types import Trial
 
 
@@ -18,16 +19,18 @@ def criteria_rows(trial: Trial) -> list[tuple[Any, ...]]:
     """Rows of the `criteria` table for one trial."""
     rows = []
     for c in split_criteria(trial):
-        payload = {"section": c.section, "context": c.context, **asdict(c.parsed)}
+        payload = {"v": PARSER_VERSION, "section": c.section, "context": c.context, **asdict(c.parsed)}
         rows.append((trial.trial_id, c.kind, c.ordinal, c.text, json.dumps(payload, separators=(",", ":"))))
     return rows
 
 
-def from_rows(rows: list[tuple[Any, ...]]) -> list[Criterion]:
-    """Criteria from (kind, ordinal, text, parsed_json) rows."""
+def from_rows(rows: list[tuple[Any, ...]]) -> list[Criterion] | None:
+    """Criteria from (kind, ordinal, text, parsed_json) rows; None when another parser version wrote them."""
     out = []
     for kind, ordinal, text, parsed_json in sorted(rows, key=lambda r: r[1]):
         data = json.loads(parsed_json)
+        if data.pop("v", None) != PARSER_VERSION:
+            return None
         section, context = data.pop("section"), data.pop("context", "")
         out.append(Criterion(kind, ordinal, text, section, Parsed(**data), context))
     return out
@@ -41,6 +44,7 @@ def load_criteria(db: Any, trial: Trial) -> list[Criterion]:
                             (trial.trial_id,))
         except sqlite3.Error:
             rows = []
-        if rows:
-            return from_rows(rows)
+        stored = from_rows(rows) if rows else None
+        if stored is not None:
+            return stored
     return split_criteria(trial)

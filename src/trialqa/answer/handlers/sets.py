@@ -15,11 +15,12 @@ from trialqa.fields_qa import Claim
 from trialqa.types import Trial
 
 SHOWN = 20  # trials listed in the text; the table holds all
-QUOTED = 50  # rows of the table that get a citation (the rest carry their values)
+QUOTED = SHOWN  # rows that get a citation (the shown ones); the rest of the table carries values
 
 
 def describe(plan: Plan, filters=None) -> str:
-    labels = [filter_label(f) for f in (plan.filters if filters is None else filters)]
+    labels = [filter_label(f) for f in (plan.filters if filters is None else filters)
+              if not (isinstance(f, Cond) and f.field == "trial")]
     return "; ".join(labels) if labels else "all of them"
 
 
@@ -51,7 +52,15 @@ def _bullets(ctx: Context, rows: list[Row], quotes: dict[str, list], value_of=No
 
 
 def _none(ctx: Context, plan: Plan) -> Result:
-    return Result(abstain=f"none of the {ctx.size:,} indexed trials match {describe(plan)}.")
+    return Result(abstain=f"none of {_base(ctx, plan)} match {describe(plan)}.")
+
+
+def _base(ctx: Context, plan: Plan) -> str:
+    """'the 2,000 indexed trials', or 'the 4 trials of the previous answer' for a follow-up."""
+    among = next((f for f in plan.filters if isinstance(f, Cond) and f.field == "trial"), None)
+    if among is not None:
+        return f"the {len(among.value)} trials of the previous answer"
+    return f"the {ctx.size:,} indexed trials"
 
 
 def list_trials(plan: Plan, ctx: Context) -> Result:
@@ -59,7 +68,7 @@ def list_trials(plan: Plan, ctx: Context) -> Result:
     if not ids:
         return _none(ctx, plan)
     rows, quotes = _rows(ctx, ids, plan)
-    head = Claim(f"{len(ids)} of the {ctx.size:,} indexed trials match {describe(plan)}:")
+    head = Claim(f"{len(ids)} of {_base(ctx, plan)} match {describe(plan)}:")
     table = Table(columns=["trial", "title", *_columns(rows)], rows=rows, total=len(ids), of=ctx.size)
     return Result([head, *_bullets(ctx, rows, quotes)], ids, table, bullets=True)
 
@@ -67,18 +76,18 @@ def list_trials(plan: Plan, ctx: Context) -> Result:
 def count(plan: Plan, ctx: Context) -> Result:
     ids = matching(ctx.db, plan.filters)
     if not ids:
-        return Result([Claim(f"0 of the {ctx.size:,} indexed trials match {describe(plan)}.")], [], Table(total=0, of=ctx.size))
+        return Result([Claim(f"0 of {_base(ctx, plan)} match {describe(plan)}.")], [], Table(total=0, of=ctx.size))
     rows, quotes = _rows(ctx, ids, plan)
     table = Table(columns=["trial", "title", *_columns(rows)], rows=rows, total=len(ids), of=ctx.size)
     if plan.group_by:
         groups = group_counts([ctx.trials[t] for t in ids], plan.group_by)
         table.groups = groups
         parts = ", ".join(f"{k}: {v}" for k, v in groups.items())
-        head = Claim(f"{len(ids)} of the {ctx.size:,} indexed trials match {describe(plan)}; by {plan.group_by.replace('_', ' ')}: {parts}.")
+        head = Claim(f"{len(ids)} of {_base(ctx, plan)} match {describe(plan)}; by {plan.group_by.replace('_', ' ')}: {parts}.")
         for row in rows:
             row.values[plan.group_by] = ", ".join(group_values(ctx.trials[row.trial_id], plan.group_by))
     else:
-        head = Claim(f"{len(ids)} of the {ctx.size:,} indexed trials match {describe(plan)}. They are:")
+        head = Claim(f"{len(ids)} of {_base(ctx, plan)} match {describe(plan)}. They are:")
     return Result([head, *_bullets(ctx, rows, quotes)], ids, table, bullets=True)
 
 

@@ -1,0 +1,280 @@
+"""Eligibility (answer/eligibility): splitting criteria, reading a person, checking each
+criterion, the verdict and its deciding sentences, the stored criteria table; the
+hand-verified criterion-level gold set (evals/eligibility_criteria.jsonl)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trialqa.answer.db import TrialDB, write_database
+from trialqa.answer.eligibility import answer_eligibility, person_from_text
+from trialqa.answer.eligibility.criteria import Criterion, parse_criterion, split_criteria
+from trialqa.answer.eligibility.rules import evaluate, view
+from trialqa.answer.eligibility.store import load_criteria
+from trialqa.answer.plan import Person
+from trialqa.evidence import sentences
+from trialqa.types import Section, Source, Trial, TrialFields
+
+GOLD = Path(__file__).resolve().parent.parent / "evals" / "eligibility_criteria.jsonl"
+
+
+def trial(sections: dict[str, str], **fields: object) -> Trial:
+    f = TrialFields(**fields)  # type: ignore[arg-type]
+    head = [f"Sex: {f.sex or 'All'}", f"Ages: {f.min_age or '0 Years'} to {f.max_age or 'N/A'}"]
+    if f.healthy_volunteers is not None:
+        head.append(f"Healthy volunteers: {'Accepts Healthy Volunteers' if f.healthy_volunteers else 'No'}")
+    secs = [Section(name="Eligibility", text="\n".join(head))]
+    secs += [Section(name=name, text=text) for name, text in sections.items()]
+    return Trial(trial_id="NCT09999999", nct_id="NCT09999999", doc_id="NCT09999999", title="A Trial of Drug X in Adults",
+                 source=Source(path="x.xml", format="ctgov-xml"), sections=secs, fields=f)
+
+
+DIABETES_TRIAL = trial({
+    "Eligibility: Inclusion": "- Type 2 diabetes\n- HbA1c between 7 and 10%\n- Adults aged 18 to 75 years",
+    "Eligibility: Exclusion": "- Pregnant or breastfeeding women\n- Receiving dialysis\n"
+                              "- Stroke or myocardial infarction within the past 6 months\n"
+                              "- Uncontrolled hypertension\n- Any of the following:\n  - HIV infection\n  - Hepatitis B",
+}, sex="All", min_age="18 Years", max_age="75 Years", healthy_volunteers=False, conditions=["Type 2 Diabetes"])
+
+
+# ------------------------------------------------------------------ splitting
+
+
+def test_split_labels_and_nesting() -> None:
+    crits = split_criteria(DIABETES_TRIAL)
+    assert [c.kind for c in crits] == ["inclusion"] * 3 + ["exclusion"] * 6
+    assert [c.text for c in crits][-3:] == ["Uncontrolled hypertension", "HIV infection", "Hepatitis B"]
+    hiv = crits[-2]
+    assert hiv.context == "Any of the following:" and hiv.parsed.polarity == "forbid"
+    assert crits[1].parsed.labs == [{"lab": "hba1c", "op": "between", "value": [7.0, 10.0]}]
+    assert crits[2].parsed.age == [18.0, 75.0]
+
+
+@pytest.mark.parametrize(("text", "kind", "polarity", "concepts"), [
+    ("Not pregnant or nursing", "inclusion", "forbid", ["pregnancy", "breastfeeding"]),
+    ("No history of allergy to platinum compounds or to antiemetics used with chemotherapy", "inclusion", "forbid",
+     ["allergy"]),
+    ("Diabetes mellitus, hypertension and/or coronary artery disease", "exclusion", "forbid",
+     ["diabetes", "hypertension", "coronary artery disease"]),
+    ("Negative ELISA for HIV.", "inclusion", "forbid", ["hiv"]),
+    ("Patients with a history of malignancy within 5 years are not eligible.", "inclusion", "forbid", ["cancer"]),
+    ("Peritoneal dialysis", "exclusion", "forbid", ["peritoneal dialysis"]),
+    ("Non-smoker", "inclusion", "forbid", ["smoking"]),
+    ("Histologically confirmed glioblastoma", "inclusion", "require", ["cancer"]),
+    ("Serious illness that would interfere with chemotherapy", "exclusion", "forbid", []),
+])
+def test_parse_criterion_table(text: str, kind: str, polarity: str, concepts: list[str]) -> None:
+    parsed = parse_criterion(text, kind)  # type: ignore[arg-type]
+    assert (parsed.polarity, parsed.concepts) == (polarity, concepts)
+
+
+def test_flattened_pdq_line_is_split() -> None:
+    t = trial({"Eligibility: Criteria": "PATIENT CHARACTERISTICS: Age: 18 and over Performance status: ECOG 0-1 "
+                                        "Hemoglobin at least 10 g/dL Other: Not pregnant or nursing HIV negative "
+                                        "No uncontrolled infection"})
+    texts = [c.text for c in split_criteria(t)]
+    assert "Hemoglobin at least 10 g/dL" in texts
+    assert "Other: Not pregnant or nursing" in texts and "HIV negative" in texts
+    assert all(c.kind == "inclusion" for c in split_criteria(t))
+
+
+def test_relative_lab_limits_are_not_parsed_as_values() -> None:
+    assert parse_criterion("AST/ALT less than 3 times ULN", "inclusion").labs == []
+    assert parse_criterion("Platelet count at least 100,000/mm^3", "inclusion").labs == [
+        {"lab": "platelets", "op": "ge", "value": 100000.0}]
+
+
+# ------------------------------------------------------------------ person
+
+
+@pytest.mark.parametrize(("text", "age", "sex", "facts"), [
+    ("Could a 58-year-old woman with diabetes join NCT01234567?", 58, "Female", ["diabetes"]),
+    ("Is someone on dialysis eligible for NCT00000102?", None, None, ["dialysis"]),
+    ("My patient is breastfeeding. Is NCT00000105 an option?", None, "Female", ["breastfeeding"]),
+    ("A 70 year old man who had a stroke last year: can he join?", 70, "Male", ["had stroke last year"]),
+    ("Is a man with no history of heart disease and not on insulin eligible?", None, "Male",
+     ["no cardiovascular disease", "no insulin"]),
+    ("Can a 9-month-old baby join?", 0.75, None, []),
+])
+def test_person_from_question(text: str, age: float | None, sex: str | None, facts: list[str]) -> None:
+    p = person_from_text(text)
+    assert (p.age, p.sex, p.facts, p.note) == (age, sex, facts, None)
+
+
+def test_person_from_note_scopes_negation_and_family() -> None:
+    note = ("48 M with a h/o HTN, hyperlipidemia and tobacco abuse who presented with progressive shortness of "
+            "breath. He denies chest pain and has no history of stroke. His mother had breast cancer. "
+            "Creatinine 1.4, hemoglobin 11.2. Past history of gestational diabetes in his wife is irrelevant. ") * 2
+    p = person_from_text(note)
+    assert (p.age, p.sex, p.healthy, p.note is not None) == (48, "Male", None, True)
+    assert {"hypertension", "hyperlipidemia", "smoking"} <= set(p.facts)
+    assert "cancer" not in p.facts and "stroke" not in p.facts and "no stroke" in p.facts
+    pv = view(p)
+    assert pv.labs["creatinine"] == 1.4 and pv.labs["hemoglobin"] == 11.2
+
+
+def test_healthy_volunteer() -> None:
+    assert person_from_text("Can a healthy 30-year-old volunteer join?").healthy is True
+    assert person_from_text("Can a 30-year-old with asthma join?").healthy is None
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+def _verdict(question: str, t: Trial = DIABETES_TRIAL) -> tuple[str, str, list[str]]:
+    r = answer_eligibility(t, person_from_text(question))
+    allowed = set(sentences(t))
+    assert all(s in allowed for s in r.deciding), "deciding items must be the trial's own sentences"
+    return r.verdict, r.text, [s.text for s in r.deciding]
+
+
+def test_excluded_by_a_matching_exclusion() -> None:
+    verdict, text, deciding = _verdict("Is someone on dialysis with type 2 diabetes eligible?")
+    assert verdict == "excluded" and text.startswith("Excluded by")
+    assert deciding == ["Receiving dialysis"]
+
+
+def test_breastfeeding_excluded_and_never_eligible_when_an_exclusion_matches() -> None:
+    verdict, text, deciding = _verdict("My patient, 34, is breastfeeding. Could she join?")
+    assert verdict == "excluded" and deciding == ["Pregnant or breastfeeding women"]
+
+
+def test_not_eligible_by_structured_age_and_sex() -> None:
+    verdict, text, deciding = _verdict("Could an 80-year-old woman with type 2 diabetes join?")
+    assert verdict == "not_eligible" and text.startswith("Not eligible") and deciding == ["Ages: 18 Years to 75 Years"]
+    only_men = trial({"Eligibility: Inclusion": "- Men with prostate cancer"}, sex="Male")
+    verdict, _, deciding = _verdict("Could a 60-year-old woman join?", only_men)
+    assert verdict == "not_eligible" and deciding == ["Sex: Male"]
+
+
+def test_not_eligible_by_an_inclusion_criterion() -> None:
+    verdict, text, deciding = _verdict("A 50-year-old man with type 2 diabetes and an HbA1c of 11.5%")
+    assert verdict == "not_eligible" and deciding == ["HbA1c between 7 and 10%"]
+
+
+def test_healthy_volunteers_not_accepted() -> None:
+    verdict, _, deciding = _verdict("Can a healthy 30-year-old volunteer join?")
+    assert verdict == "not_eligible" and deciding == ["Healthy volunteers: No"]
+
+
+def test_cannot_tell_when_a_needed_fact_is_missing() -> None:
+    verdict, text, deciding = _verdict("A 60-year-old man who had a stroke. Can he join?")
+    assert verdict == "cannot_tell" and text.startswith("Cannot tell")
+    assert deciding == ["Stroke or myocardial infarction within the past 6 months"]
+    verdict, _, _ = _verdict("A 60-year-old man who had a stroke 2 years ago. Can he join?")
+    assert verdict == "eligible"
+    verdict, _, _ = _verdict("A 60-year-old man who had a stroke 2 months ago. Can he join?")
+    assert verdict == "excluded"
+
+
+def test_qualified_condition_is_not_decided_by_the_plain_condition() -> None:
+    assert _verdict("A 60-year-old with hypertension")[0] == "cannot_tell"
+    assert _verdict("A 60-year-old with uncontrolled hypertension")[0] == "excluded"
+
+
+def test_eligible_as_far_as_stated_never_rules_out_on_missing_facts() -> None:
+    verdict, text, deciding = _verdict("Could a 58-year-old woman with type 2 diabetes join?")
+    assert verdict == "eligible" and text.startswith("Eligible as far as stated")
+    assert "Ages: 18 Years to 75 Years" in deciding
+
+
+def test_nothing_stated_cannot_tell() -> None:
+    r = answer_eligibility(DIABETES_TRIAL, Person())
+    assert r.verdict == "cannot_tell" and r.text.startswith("Cannot tell")
+
+
+def test_nested_exclusion_item() -> None:
+    verdict, _, deciding = _verdict("A 45-year-old man with HIV and type 2 diabetes")
+    assert verdict == "excluded" and deciding == ["HIV infection"]
+
+
+class _FakeJudge:
+    """Says 'not met' for every criterion it is asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[Criterion]] = []
+
+    def pick(self, checks):  # type: ignore[no-untyped-def]
+        return [c for c in checks if c.status == "unknown"][:2]
+
+    def __call__(self, trial, person, criteria):  # type: ignore[no-untyped-def]
+        self.asked.append(criteria)
+        return ["not_met"] * len(criteria)
+
+
+def test_judge_decides_only_what_rules_leave_open() -> None:
+    judge = _FakeJudge()
+    p = person_from_text("A 60-year-old man who had a stroke. Can he join?")
+    r = answer_eligibility(DIABETES_TRIAL, p, judge=judge)
+    assert [c.text for c in judge.asked[0]] == ["Stroke or myocardial infarction within the past 6 months"]
+    assert r.verdict == "eligible"
+    assert any(c.by == "model" for c in r.checks)
+    judge = _FakeJudge()
+    answer_eligibility(DIABETES_TRIAL, person_from_text("Someone on dialysis"), judge=judge)
+    assert judge.asked == []  # rules already exclude: no model call
+
+
+def test_model_judge_prompt_grammar_and_parse() -> None:
+    from trialqa.answer.eligibility.judge import ModelJudge, grammar, parse
+    from trialqa.generate import ScriptedGenerator
+
+    gen = ScriptedGenerator(["1: no\n2: yes\n"])
+    judge = ModelJudge(gen)
+    crits = split_criteria(DIABETES_TRIAL)[:2]
+    assert judge(DIABETES_TRIAL, person_from_text("a 50-year-old man"), crits) == ["not_met", "met"]
+    assert "1. [Inclusion] Type 2 diabetes" in gen.calls[0][1]["content"]
+    assert grammar(2).count('("yes" | "no" | "unknown")') == 2
+    assert parse("garbage", 2) == ["unknown", "unknown"]
+
+
+# ------------------------------------------------------------------ stored criteria
+
+
+def test_criteria_table_round_trip_and_fallback(tmp_path: Path) -> None:
+    db_path = tmp_path / "trials.db"
+    write_database(db_path, [DIABETES_TRIAL])
+    db = TrialDB(db_path)
+    rows = db.query("SELECT kind, ordinal, text FROM criteria WHERE nct_id = ? ORDER BY ordinal", ("NCT09999999",))
+    assert rows[0] == ("inclusion", 0, "Type 2 diabetes") and len(rows) == 9
+    assert load_criteria(db, DIABETES_TRIAL) == split_criteria(DIABETES_TRIAL)
+    other = trial({"Eligibility: Exclusion": "- Pregnancy"})
+    other = other.model_copy(update={"trial_id": "NCT08888888"})
+    assert [c.text for c in load_criteria(db, other)] == ["Pregnancy"]  # not in the table: parsed now
+    assert [c.text for c in load_criteria(None, other)] == ["Pregnancy"]
+
+
+def test_criteria_from_another_parser_version_are_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trialqa.answer.eligibility.store as store
+
+    write_database(tmp_path / "trials.db", [DIABETES_TRIAL])
+    db = TrialDB(tmp_path / "trials.db")
+    calls: list[str] = []
+    monkeypatch.setattr(store, "PARSER_VERSION", store.PARSER_VERSION + 1)
+    monkeypatch.setattr(store, "split_criteria", lambda t: calls.append(t.trial_id) or split_criteria(t))
+    assert [c.text for c in load_criteria(db, DIABETES_TRIAL)][0] == "Type 2 diabetes"
+    assert calls == ["NCT09999999"]
+
+
+# ------------------------------------------------------------------ gold
+
+
+def _gold() -> list[dict]:
+    return [json.loads(line) for line in GOLD.read_text().splitlines() if line.strip()]
+
+
+def test_gold_set_shape() -> None:
+    cases = _gold()
+    assert len(cases) >= 25
+    assert {c["expected"] for c in cases} == {"met", "not_met", "unknown"}
+    assert len({(c["criterion"], c["person"]) for c in cases}) == len(cases)
+
+
+@pytest.mark.parametrize("case", _gold(), ids=lambda c: c["id"])
+def test_gold_criterion(case: dict) -> None:
+    crit = Criterion(case["kind"], 0, case["criterion"], "Eligibility", parse_criterion(case["criterion"], case["kind"]))
+    status, reason = evaluate(crit, view(person_from_text(case["person"])))
+    status = "unknown" if status == "irrelevant" else status
+    assert status == case["expected"], reason
