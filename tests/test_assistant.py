@@ -190,11 +190,12 @@ def test_eligibility_questions_quote_the_criterion(index):
     idx, emb = index
     a = Assistant(idx, emb, gen)
     ans = a.ask("Are pregnant women allowed in the liver failure trial?")
-    assert ans.text.startswith("No") and ans.citations[0].section == "Eligibility: Exclusion"
+    assert ans.text.startswith("Excluded by") and ans.citations[0].section == "Eligibility: Exclusion"
     ans = a.ask("Can a patient with hepatic encephalopathy join NCT00000002?")
-    assert ans.text.startswith("No") and ans.citations[0].section == "Eligibility: Inclusion"
+    assert ans.text.startswith("Not eligible") and ans.citations[0].section == "Eligibility: Inclusion"
     ans = a.ask("Can someone with decompensated liver failure join NCT00000002?")
-    assert ans.text.startswith("Yes")
+    assert ans.text.startswith(("Eligible as far as stated", "Cannot tell"))
+    assert not ans.text.startswith(("Excluded", "Not eligible"))
     assert not gen.calls
 
 

@@ -96,7 +96,9 @@ SECTION_HINTS: dict[str, tuple[str, ...]] = {
     "about": ("Summary",), "find": ("Summary",), "evaluate": ("Summary",),
 }
 
-#: Spelling variants that count as the same term when matching evidence.
+#: Spelling and form variants of words about doses and routes that count as the same term
+#: when matching evidence. Medical synonyms, lay words and abbreviations are the general
+#: lexicon's (trialqa.answer.lexicon), used through `term_variants` as well.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "iv": ("intraven", "infusion"), "intraven": ("iv",),
     "kg": ("kilogram", "/kg", "body weight"), "kilogram": ("kg",),
@@ -104,11 +106,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "women": ("female", "woman"), "woman": ("female", "women"),
     "men": ("male", "man"), "children": ("child", "pediatric", "paediatric"),
     "kids": ("child", "pediatric"), "pregnancy": ("pregnant",), "pregnant": ("pregnancy",),
-    "cancer": ("tumor", "tumour", "malignan", "carcinoma", "neoplasm"),
-    "tumor": ("tumour", "cancer"), "hpv": ("papillomavirus",),
-    "liver": ("hepat",), "hepatic": ("liver",), "uterus": ("uterine", "intrauterine"),
-    "uterine": ("uterus", "intrauterine"), "skin": ("dermat", "cutaneous", "psoria", "eczema", "acne", "melanom", "vitiligo", "urticar"),
-    "stem": ("msc",), "msc": ("stem",), "mscs": ("stem", "msc"),
+    "liver": ("hepat",), "hepatic": ("liver",),
     "inject": ("infus", "administ", "transplant", "deliver"), "injected": ("inject", "infus", "administ", "transplant"),
     "injection": ("inject", "infus"), "infused": ("infus", "inject"), "infusion": ("infus", "inject"),
     "breastfeeding": ("lactat", "nursing", "breast-feed"), "lactating": ("breastfeed", "nursing"),
@@ -232,7 +230,16 @@ def _or_groups(toks: list[str], terms: list[str]) -> list[list[str]]:
 def term_variants(term: str) -> tuple[str, ...]:
     """The stems that count as evidence of `term` (its own stem and its synonyms)."""
     s = stem(term)
-    return (s, *SYNONYMS.get(term.lower(), ()), *SYNONYMS.get(s, ()))
+    return (s, *SYNONYMS.get(term.lower(), ()), *SYNONYMS.get(s, ()), *_lexicon_variants(term.lower()))
+
+
+def _lexicon_variants(term: str) -> tuple[str, ...]:
+    """The general lexicon's registry words for a lay word or abbreviation ("chf" -> "heart failure")."""
+    from trialqa.answer.lexicon import CAPITALS_ONLY, LAY
+
+    if term in CAPITALS_ONLY:
+        return ()
+    return tuple(v if " " in v or not v.isalnum() else stem(v) for v in LAY.get(term, ()) if v != term)
 
 
 def has_term(text_lower: str, text_words: set[str] | list[str], term: str) -> bool:

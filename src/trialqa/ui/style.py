@@ -64,6 +64,7 @@ table.tq-table th, table.tq-table td { border-bottom: 1px solid var(--border-col
   cursor: pointer; color: var(--color-accent); font: inherit; }
 .tq-sort { font-weight: 600; color: inherit; }
 .tq-trial { white-space: nowrap; }
+button.tq-row-cite { cursor: pointer; font: inherit; font-size: 0.78em; }
 .tq-csv, .tq-page, .tq-open { border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 0 8px; font-size: 0.9em; }
 .tq-open { display: inline-block; margin-top: 4px; }

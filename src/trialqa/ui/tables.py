@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from trialqa.answer.plan import Plan, Row, Table, filter_label
 from trialqa.types import Answer
-from trialqa.ui.render import action, attr, cite_chip, esc, render_answer
+from trialqa.ui.render import action, attr, esc, render_answer
 
 PAGE = 20
 FIXED = {"trial": "NCT id", "title": "Title"}
@@ -155,9 +155,13 @@ def _row_html(row: Row, cols: list[str], answer: Answer, i: int | None) -> str:
     cells = [f"<td>{ident}</td>", f"<td>{esc(row.title)}</td>"]
     cells += [f"<td>{esc(row.values.get(c, ''))}</td>" for c in cols]
     chip = ""
-    if cite is not None:
+    if cite is not None:  # opens the record in the panel, the cited sentence highlighted
         c = answer.citations[cite]
-        chip = cite_chip(c.nct_id or c.doc_id, c.section, [(cite, c)], i, text=c.section)
+        if i is None:
+            chip = f'<span class="tq-chip">{esc(c.section)}</span>'
+        else:
+            chip = (f'<button class="tq-chip tq-row-cite" title="{attr(c.quote)}"'
+                    f'{action("trial", i, key)}>{esc(c.section)}</button>')
     cells.append(f'<td class="tq-cell-cite">{chip}</td>')
     return f'<tr class="tq-row">{"".join(cells)}</tr>'
 
