@@ -103,6 +103,8 @@ class FakeAssistant:
     def converse(self, turns: list[str]) -> Answer:
         self.conversations.append(turns)
         reply, self.last_retrieved = ANSWERS.get(turns[-1], (None, []))
+        if reply is not None:
+            reply = reply.model_copy(update={"retrieved": list(self.last_retrieved)})
         return reply or answer("The indexed trials do not answer this.", abstained=True, total_s=0.5)
 
 

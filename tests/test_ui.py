@@ -593,6 +593,6 @@ def test_table_answers_keep_their_text_short_and_rows_find_their_citation():
     head, _, folded = html.partition('<details class="tq-more">')
     assert "2 of the 5 indexed trials" in head and "<li>" not in head and folded.count("<li>") == 2
     first, second = html.split('<tr class="tq-row">')[1:3]
-    assert first.count('value="trial|0|NCT05106972|0"') == 2 and 'title="Phase 3">Design</button>' in first
+    assert first.count('value="trial|0|NCT05106972|0"') == 2 and 'title="Phase 3" name="tq" value="trial|0|NCT05106972|0">Design</button>' in first
     assert 'value="trial|0|NCT03765957|"' in second and "tq-row-cite" not in second
     assert "<th class=\"tq-col-phase\">" in html

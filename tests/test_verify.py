@@ -226,3 +226,23 @@ def test_eval_check_ignores_abstentions_and_question_words():
     assert not unsupported_sentences(_answer("The indexed trials don't say: nothing on 42 rashes.", [], True), "q")
     framed = _answer("For rashes, group A receives cells [NCT00000001 · Arms].", [("Arms", SOURCES[1].text)])
     assert not unsupported_sentences(framed, "Do the cells help rashes?")
+
+
+def test_cli_replaces_the_streamed_text_with_the_checked_answer(capsys):
+    from trialqa.cli.ask import render_human
+    from trialqa.types import Answer, SourcesReady
+
+    class Fake:
+        def __init__(self, final):
+            self.final = final
+
+        def stream(self, question):
+            yield SourcesReady(citations=[])
+            yield "Cells cure baldness [NCT00000001 · Arms]."
+            yield Answer(text=self.final)
+
+    render_human(Fake("Group A receives cells [NCT00000001 · Arms]."), "q")
+    out = capsys.readouterr().out
+    assert "(checked answer)" in out and out.rstrip().count("Group A receives cells") == 1
+    render_human(Fake("Cells cure baldness [NCT00000001 · Arms]."), "q")
+    assert "(checked answer)" not in capsys.readouterr().out

@@ -141,7 +141,7 @@ class Assistant:
             if result is not None:
                 answer = self._abstain(result.abstain) if result.abstain else self._compose(
                     result.claims, result.trials, bullets=result.bullets, table=result.table)
-                answer.plan = plan
+                answer.plan, answer.retrieved = plan, list(result.trials)
                 yield from self._finish(answer, t0, t0, notes + plan.notes, None)
                 return
         for event in self._single(question, history, plan, t0, notes):

@@ -201,9 +201,6 @@ class Conversational(Protocol):
     @property
     def index(self) -> IndexLike: ...
 
-    @property
-    def last_retrieved(self) -> list[str]: ...
-
     def converse(self, turns: list[str]) -> Answer: ...
 
 
@@ -454,6 +451,6 @@ def assistant_answer_fn(assistant: Conversational) -> AnswerFn:
         except (BadInput, GenerationError) as exc:
             elapsed = time.perf_counter() - started
             return Answer(text="", error=str(exc), timings=Timings(total_s=elapsed)), None
-        return result, list(assistant.last_retrieved)
+        return result, list(result.retrieved)  # the Answer says what was retrieved
 
     return answer

@@ -3,16 +3,19 @@ and the retrieval benchmark share (`Retriever.rank_trials`).
 
 A query (a short question or a long patient note) is analysed once into a `TrialQuery`:
 its sparse tokens with weights (terms of condition phrases that the indexed trials name
-are weighted up, negated ones down), the patient's age and sex when stated, and a short
-"key text" of those phrases for the dense side. Every trial then gets three scores:
+are weighted up, negated ones down, bare numbers and single letters left out), the
+patient's age and sex when stated, and a short "key text" of those phrases for the dense
+side. A note longer than the embedder's window is embedded window by window and averaged
+(`embed_long`), never truncated. Every trial then gets three scores:
 
     record  BM25 over the whole record (the index's `bm25_trials`)
     chunks  its best chunk's BM25 (every chunk of the trial competes, not only a first hit)
     dense   its best chunk vector's cosine to the query (note windows averaged + key text)
 
 each standardised over the trials (z-scores), summed with weights, minus a penalty when the
-stated age or sex is outside the trial's eligibility. The weights are settings; they were
-chosen on one TREC cohort and are reported on the others (benchmarks/retrieval.py).
+stated age or sex is outside the trial's eligibility. The weights are settings
+(`retrieval.trial_*`); they were chosen on the trec_2022 cohort by a grid search and are
+reported on trec_2021 and sigir (benchmarks/retrieval.py).
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ def analyse(text: str, vocabulary: ConditionVocabulary, key_boost: float, negate
         if negated:
             boost *= negated_weight
         for token, b in zip(tokens, boost, strict=True):
-            weights[token] = weights.get(token, 0.0) + float(b)
+            if len(token) > 1 and not token.isdigit():  # lab values and doses match trials at random
+                weights[token] = weights.get(token, 0.0) + float(b)
     return TrialQuery(text=text, weights=weights, key_phrases=list(dict.fromkeys(phrases)),
                       age=patient_age(text), sex=patient_sex(text))
 

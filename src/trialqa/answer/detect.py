@@ -353,7 +353,8 @@ def sponsors(t: Text, vocab: Vocabulary) -> None:
         if m and (len(alias) > 3 or t.original[m.start():m.end()].isupper() or alias.startswith("the ")):
             t.take(m, Cond(field="sponsor", op="contains", value=list(names), label=f"sponsor: {alias.upper()}"), negatable=False)
             low = t.rest.lower()
-    words = [(w.group(0), w.start(), w.end()) for w in re.finditer(r"[\w&'.-]+", t.rest)]
+    rest = re.sub(r"-(?=(?:sponsored|funded|led|run|backed)\b)", " ", t.rest)  # "Acme-sponsored"
+    words = [(w.group(0), w.start(), w.end()) for w in re.finditer(r"[\w&'.-]+", rest)]
     i = 0
     while i < len(words):
         best = None

@@ -50,6 +50,14 @@ PRONOUN_RE = re.compile(r"\b(it|its|it's|this|that|the\s+same|they|them|their|th
 CONTINUE_RE = re.compile(r"^\s*(and|also|what\s+about|how\s+about|what\s+of|same\s+for|only|just|now)\b", re.I)
 PERSON_RE = re.compile(r"\b(my\s+(patient|mother|father|wife|husband|son|daughter|child|friend|sister|brother|mom|dad|partner)|i\s+am|i'm|someone|somebody|a\s+(patient|person|man|woman|boy|girl|child|\d{1,3}[- ]year[- ]old)|an?\s+\d{1,3}[- ]year[- ]old|person\s+who|patient\s+(who|with|on))\b", re.I)
 OPTION_RE = re.compile(r"\b(an\s+option|a\s+candidate|a\s+fit|suitable|right\s+for|open\s+to\s+(him|her|them|me|someone))\b", re.I)
+#: a field question's field -> the filter fields that merely echo it
+ASKED_FIELDS = {"status": {"status"}, "phase": {"phase"}, "enrollment": {"enrollment"},
+                "sponsor": {"sponsor", "lead_sponsor", "collaborator"}, "start_date": {"start_date"},
+                "completion_date": {"completion_date"}, "sex": {"sex"}, "ages": {"age"}, "min_age": {"age"},
+                "max_age": {"age"}, "study_type": {"study_type"}, "allocation": {"allocation"},
+                "masking": {"masking"}, "intervention_model": {"intervention_model"},
+                "primary_purpose": {"primary_purpose"}, "healthy_volunteers": {"healthy_volunteers"},
+                "locations": {"country", "city", "facility"}, "interventions": {"intervention_type"}}
 _NUMWORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 #: words that say what kind of answer is wanted rather than what trials must contain
 QUESTION_WORDS = frozenset("""which what how many much list show find give trials studies trial study
@@ -74,16 +82,21 @@ def understand(question: str, history: Sequence[Turn], vocab: Vocabulary, index_
     prev_plan, prev_trials = _previous(history)
     _scope(plan, t, vocab, index_trials, prev_trials, acronym_scope)
     for fn in (detect.phases, detect.statuses, detect.designs, detect.comparators, detect.results,
-               detect.enrollment, detect.dates, detect.ages, detect.sexes, detect.healthy):
+               detect.enrollment, detect.dates):
+        fn(t)
+    detect.sponsors(t, vocab)  # before ages: "Children's Oncology Group" is a sponsor
+    for fn in (detect.ages, detect.sexes, detect.healthy):
         fn(t)
     detect.places(t, vocab)
-    detect.sponsors(t, vocab)
     _intent(plan, question)
     if plan.intent == "share":
         _split_share(plan, t)
     else:
         plan.filters = list(t.found)
     plan.filters += _text_filters(t, vocab, plan)
+    if plan.intent == "field":  # the asked field does not describe the trial ("is it still running?")
+        asked = ASKED_FIELDS.get(plan.field or "", {plan.field})
+        plan.filters = [f for f in plan.filters if getattr(f, "field", None) not in asked]
     if plan.intent == "eligibility":
         plan.person = _person(question)
         plan.filters = []  # the person's facts are checked against the trial, not used to find it
