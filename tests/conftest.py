@@ -48,7 +48,8 @@ def bundled_gguf() -> Path:
 def corpus2000_index(tmp_path_factory, shared_dir) -> Path:
     """A 2,000-record index for the real embedder: $TRIALQA_CORPUS2000 or indexes/corpus2000 when
     it loads with the current code and embedder (read only), else built once per session from
-    the shared ctgov-xml records into a temporary directory (about a minute; a clean clone)."""
+    the shared ctgov-xml records into a temporary directory (a few minutes; a clean clone).
+    TRIALQA_CORPUS2000=build forces the build."""
     from trialqa.embed import load_embedder
     from trialqa.errors import TrialQAError
     from trialqa.parse import ingest
@@ -57,7 +58,8 @@ def corpus2000_index(tmp_path_factory, shared_dir) -> Path:
 
     settings = get_settings()
     embedder = load_embedder(settings)
-    for candidate in (os.environ.get("TRIALQA_CORPUS2000"), ROOT / "indexes" / "corpus2000"):
+    chosen = os.environ.get("TRIALQA_CORPUS2000", "")
+    for candidate in ([] if chosen == "build" else [chosen, ROOT / "indexes" / "corpus2000"]):
         if candidate and (Path(candidate) / "manifest.json").is_file():
             try:
                 load_index(Path(candidate), embedder)

@@ -167,3 +167,15 @@ def test_trial_ranker_on_an_index_with_few_vectors(tmp_path: Path) -> None:
     assert len(index.dense_rows) < len(index.chunks)
     ranked = Retriever(index, EMBEDDER, settings).rank_trials("confirmed sarcoidosis of the lung", 5)
     assert ranked[0][0] == "NCT00000005" and len(ranked) == 5
+
+
+def test_long_note_dense_side_sees_past_the_first_window(tmp_path: Path) -> None:
+    """A note far longer than the embedder's window is windowed, not truncated: its only
+    topical words, after 600 filler words, still lead the dense-only ranking."""
+    build_index(corpus()[:4], tmp_path / "four", EMBEDDER, Settings(), progress=False)
+    dense_only = Retriever(load_index(tmp_path / "four", EMBEDDER, Settings()), EMBEDDER, Settings(retrieval={
+        "trial_record_weight": 0.0, "trial_chunk_weight": 0.0, "trial_demographic_penalty": 0.0,
+        "trial_key_vector_weight": 0.0}))
+    note = "patient reports feeling tired lately " * 120 + "insulin glargine weekly type 2 diabetes"
+    assert EMBEDDER.count_tokens(note) > 2 * EMBEDDER.max_tokens
+    assert dense_only.rank_trials(note, 1)[0][0] == "NCT00000002"

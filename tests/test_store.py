@@ -202,3 +202,22 @@ def test_dense_chunks_per_section_keeps_the_first_chunks_of_each_trial(tmp_path:
     assert no_summary[0] in dense and not set(no_summary[1:]) & set(dense)  # its first chunk stands in
     assert {index.chunks[r].section for r in dense if index.chunks[r].trial_id != "NCT00000010"} == {"Summary"}
     assert manifest.dense["per_section"] == 1 and manifest.counts["vectors"] == len(dense)
+
+
+def test_trial_text_keeps_the_matching_fields_only() -> None:
+    from trialqa.store import trial_text
+    from trialqa.types import Intervention, TrialFields
+
+    trial = make_trial("NCT00000007", "Budesonide in Asthma", {
+        "Summary": "Inhaled budesonide for adults.", "Eligibility: Inclusion": "- Asthma for a year",
+        "Locations": "Mercy General Hospital, Springfield", "Sponsor": "Acme Pharma",
+    }).model_copy(update={"fields": TrialFields(conditions=["Asthma"], condition_mesh=["Respiratory Tract Diseases"],
+                                                interventions=[Intervention(name="Budesonide")], keywords=["inhaler"],
+                                                official_title="A Randomised Study of Budesonide")})
+    text = trial_text(trial)
+    for wanted in ("Budesonide in Asthma", "A Randomised Study", "Inhaled budesonide", "Asthma for a year",
+                   "Respiratory Tract Diseases", "inhaler"):
+        assert wanted in text
+    assert "Mercy" not in text and "Acme" not in text
+    page = make_trial("doc1", "A scraped page", {"Locations": "Harbor Clinic"})  # no matching fields: everything
+    assert "Harbor Clinic" in trial_text(page)

@@ -149,6 +149,13 @@ def caption(page) -> str:
     return last_answer(page).locator(".tq-count").inner_text()
 
 
+def shoot(page, name: str) -> None:
+    """A screenshot of the page with the last answer scrolled into view (artifacts/NAME)."""
+    last_answer(page).evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
 def act_and_wait(page, locator, predicate_js: str, timeout_ms: int = 15_000):
     """Click `locator` (a quick action: sort, page, open a record) and wait for the page to change."""
     locator.click()
@@ -191,7 +198,7 @@ def test_list_table_chips_csv_chart_panel_and_export(browser, scale_assistant, t
         assert len(ids) == 20 and ids == expect[:20]
         assert caption(page) == f"1\u201320 of {len(expect)} matching trials of the {len(a.trials):,} indexed trials"
         assert PWNED_TITLE in last_answer(page).locator("tbody tr").first.inner_text()  # shown as text
-        last_answer(page).screenshot(path=str(ARTIFACTS / "ui_table.png"))
+        shoot(page, "ui_table.png")
 
         # sort: enrollment descending after two clicks
         header = last_answer(page).locator("th.tq-col-enrollment button")
@@ -237,7 +244,7 @@ def test_list_table_chips_csv_chart_panel_and_export(browser, scale_assistant, t
         ask(page, "How many breast cancer trials per phase?")
         bars = last_answer(page).locator(".tq-chart .tq-bar-row")
         assert bars.count() == 4 and all(n.strip() == "125" for n in bars.locator(".tq-bar-n").all_inner_texts())
-        last_answer(page).screenshot(path=str(ARTIFACTS / "ui_chart.png"))
+        shoot(page, "ui_chart.png")
 
         # the red-team record (script tags in its sections) in the table and the panel
         ask(page, "Which phase 1 trials are there?")
@@ -293,8 +300,7 @@ def test_list_question_over_2000_trials_in_the_browser(browser, corpus2000_index
         rows = table_ids(page)
         total = int(caption(page).split(" of ")[1].split()[0].replace(",", ""))
         assert rows and len(rows) == min(20, total) and "2,000 indexed trials" in caption(page), caption(page)
-        page.screenshot(path=str(ARTIFACTS / "ui_2000_list.png"))
-        last_answer(page).screenshot(path=str(ARTIFACTS / "ui_2000_list_answer.png"))
+        shoot(page, "ui_2000_list.png")
 
         act_and_wait(page, last_answer(page).locator("th.tq-col-title button"),
                      "[...document.querySelectorAll('#tq-chat th.tq-col-title')].pop().innerText.includes('\u25b2')")
@@ -319,7 +325,7 @@ def test_list_question_over_2000_trials_in_the_browser(browser, corpus2000_index
         grouped = ask(page, GROUP_Q, timeout_s=120)
         bars = last_answer(page).locator(".tq-chart .tq-bar-row")
         assert bars.count() >= 2, last_answer(page).inner_text()
-        last_answer(page).screenshot(path=str(ARTIFACTS / "ui_2000_chart.png"))
+        shoot(page, "ui_2000_chart.png")
         page.close()
         expected = assistant.ask(LIST_Q).table  # computed answers are deterministic
     assert sorted(r[0] for r in csv_rows) == sorted(r.trial_id for r in expected.rows) and expected.total == total

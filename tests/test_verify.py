@@ -246,3 +246,15 @@ def test_cli_replaces_the_streamed_text_with_the_checked_answer(capsys):
     assert "(checked answer)" in out and out.rstrip().count("Group A receives cells") == 1
     render_human(Fake("Cells cure baldness [NCT00000001 · Arms]."), "q")
     assert "(checked answer)" not in capsys.readouterr().out
+
+
+def test_eval_check_does_not_let_a_restated_question_stand():
+    from trialqa.groundedness import unsupported_sentences
+
+    q = "Is bupropion approved by the FDA for smoking cessation?"
+    quotes = [("Interventions", "Drug: bupropion SR 150 mg twice daily")]
+    for text in ("Yes, bupropion is approved by the FDA for smoking cessation [NCT00000001 · Interventions].",
+                 "Bupropion is approved by the FDA for smoking cessation [NCT00000001 · Interventions]."):
+        assert unsupported_sentences(_answer(text, quotes), q), text
+    fine = _answer("Bupropion is given at 150 mg twice daily [NCT00000001 · Interventions].", quotes)
+    assert not unsupported_sentences(fine, q)

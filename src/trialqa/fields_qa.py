@@ -75,7 +75,7 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("sex", re.compile(r"\b(sex|sexes|gender|genders)\b|\b(men|women|males?|females?)\b.{0,30}\b(eligible|allowed|accepted|enrol|participate|join)", re.I)),
     ("conditions", re.compile(r"\b(what|which) (conditions?|diseases?|illness|indications?)\b|\b(condition|disease)s? (is|are|does) .*\b(stud|treat|target)", re.I)),
     ("start_date", re.compile(r"\bwhen did\b.*\b(start|begin)|\bstart(ing)? date\b|\bwhen (does|will|did) .*\b(start|begin)\b|\bwhen was it started\b", re.I)),
-    ("completion_date", re.compile(r"\bcompletion date\b|\bwhen (does|will|did) .*\b(end|finish|complete)\b|\bexpected to (end|finish|complete)\b", re.I)),
+    ("completion_date", re.compile(r"\bcompletion date\b|\bwhen (was|is|were) (it|the trial|the study|[\w-]+) (completed|finished|over)\b|\bwhen (does|will|did) .*\b(end|finish|complete)\b|\bexpected to (end|finish|complete)\b", re.I)),
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
     ("interventions", re.compile(r"\b(what|which)\b.{0,25}\b(interventions?|drugs?|treatments?|vaccines?|therap(y|ies)|products?|devices?)\b.{0,40}\b(tested|studied|given|used|evaluated|compared|investigated|administered|received)\b|\bwhat (is|are) (being )?(tested|studied|evaluated|investigated|compared)\b|\bwhat (is|are) the interventions?\b", re.I)),
     ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),

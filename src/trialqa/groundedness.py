@@ -7,10 +7,11 @@ Strict and lexical: the answer text is split into sentences; a sentence's citati
 ("[NCT01234567 · Arms]") pick its quotes (and the cited trials' titles). Every number in
 the sentence must be written in those quotes, and every longer word that is not general
 language must share its first five letters with a word of the quotes (no synonyms, no
-stems, no embeddings). Words and numbers of the question may frame a sentence. A sentence
-without a label counts when it states anything (a number or a specialised word) beyond
-the question, except in a list/count answer whose table carries the provenance. An
-abstention states nothing.
+stems, no embeddings). Words and numbers of the question may frame a sentence that states
+something of its quotes; a sentence that only restates the question, or affirms it ("Yes,
+..."), needs them in its quotes too. A sentence without a label counts when it states
+anything (a number or a specialised word), except in a list/count answer whose table
+carries the provenance. An abstention states nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ WORD_RE = re.compile(r"[a-z][a-z'-]*[a-z]|\d+(?:\.\d+)?")
 ID_RE = re.compile(r"\bNCT\d{8}\b|\b\w*_[0-9a-f]{8,}\b", re.IGNORECASE)
 SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[\"\u201c(])|\n+")
 PREFIX = 5
+YES_RE = re.compile(r"\s*yes\b", re.IGNORECASE)
 #: General language and words about trial records: they frame a sentence, they state nothing.
 GENERAL = frozenset(
     """about above after again against also although among another answer anyone applied apply are
@@ -50,17 +52,17 @@ def _is_number(w: str) -> bool:
     return w[0].isdigit()
 
 
-def _claimed(sentence: str, question_words: set[str]) -> list[str]:
-    """Numbers and specialised words of a sentence that the question does not hold."""
-    out = []
+def _claimed(sentence: str, question_words: set[str]) -> tuple[list[str], list[str]]:
+    """Numbers and specialised words of a sentence: those the question does not hold, and
+    those it does."""
+    new, asked = [], []
     q_prefixes = {w[:PREFIX] for w in question_words if not _is_number(w)}
     for w in _words(LABEL_RE.sub(" ", sentence)):
         if _is_number(w):
-            if w not in question_words:
-                out.append(w)
-        elif len(w) >= 4 and w not in GENERAL and w[:PREFIX] not in q_prefixes:
-            out.append(w)
-    return list(dict.fromkeys(out))
+            (asked if w in question_words else new).append(w)
+        elif len(w) >= 4 and w not in GENERAL:
+            (asked if w[:PREFIX] in q_prefixes else new).append(w)
+    return list(dict.fromkeys(new)), list(dict.fromkeys(asked))
 
 
 def _sentences(text: str) -> list[str]:
@@ -93,8 +95,8 @@ def unsupported_sentences(answer: Answer, question: str) -> list[str]:
     q_words = set(_words(question))
     out = []
     for sentence in _sentences(answer.text):
-        claimed = _claimed(sentence, q_words)
-        if not claimed:
+        new, asked = _claimed(sentence, q_words)
+        if not new and not asked:
             continue
         quotes = _quotes(sentence, answer.citations)
         if quotes is None:
@@ -103,7 +105,13 @@ def unsupported_sentences(answer: Answer, question: str) -> list[str]:
             continue
         quoted = set(_words(" ".join(quotes)))
         prefixes = {w[:PREFIX] for w in quoted if not _is_number(w)}
-        missing = [w for w in claimed if (w not in quoted if _is_number(w) else w[:PREFIX] not in prefixes)]
+
+        def absent(w: str) -> bool:
+            return w not in quoted if _is_number(w) else w[:PREFIX] not in prefixes
+
+        missing = [w for w in new if absent(w)]
+        if not missing and (not new or YES_RE.match(sentence)):  # question words frame, they do not support
+            missing = [w for w in asked if absent(w)]
         if missing:
             out.append(f"{sentence[:120]}: '{missing[0]}' not in its quotes")
     return out

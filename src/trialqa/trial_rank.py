@@ -262,8 +262,6 @@ class TrialRanker:
 
     def components(self, query: str) -> tuple[TrialQuery, dict[str, np.ndarray]]:
         """The analysed query and each trial's raw scores: record, chunks, dense."""
-        from trialqa.embed import embed_long
-
         r = self.settings.retrieval
         q = self.analyse(query)
         n = len(self.trial_ids)
@@ -272,14 +270,23 @@ class TrialRanker:
         chunk_scores = weighted_bm25(self.index.sparse, q.weights)
         scores["chunks"] = group_max(chunk_scores, self._chunk_starts, n, self._chunk_groups)
         if r.trial_dense_weight > 0 and len(self._vector_starts) and query.strip():
-            vector = embed_long(self.embedder, query)
-            if q.key_text and r.trial_key_vector_weight > 0:
-                key = self.embedder.embed([q.key_text])[0]
-                vector = vector + r.trial_key_vector_weight * key
-                vector = vector / (np.linalg.norm(vector) or 1.0)
+            vector = self._query_vector(query, q.key_text if r.trial_key_vector_weight > 0 else "")
             sims = np.asarray(self.index.embeddings) @ vector.astype(np.float32)
             scores["dense"] = group_max(sims.astype(np.float32), self._vector_starts, n, self._vector_groups)
         return q, scores
+
+    def _query_vector(self, query: str, key_text: str) -> np.ndarray:
+        """The note's vector (its windows averaged when it is longer than the embedder's
+        window, as `embed_long`) plus `trial_key_vector_weight` x the key text's, normalised;
+        one embedder call for both."""
+        size = self.embedder.max_tokens - 8
+        parts = self.embedder.windows(query, size) if self.embedder.count_tokens(query) > size else [query]
+        vectors = self.embedder.embed(parts + ([key_text] if key_text else []))
+        note = vectors[: len(parts)].mean(axis=0)
+        note = note / (np.linalg.norm(note) or 1.0)
+        if key_text:
+            note = note + self.settings.retrieval.trial_key_vector_weight * vectors[-1]
+        return (note / (np.linalg.norm(note) or 1.0)).astype(np.float32)
 
     def fuse(self, q: TrialQuery, scores: dict[str, np.ndarray], weights: dict[str, float] | None = None,
              penalty: float | None = None) -> np.ndarray:

@@ -55,10 +55,36 @@ def _num(s: str) -> int:
 
 # --- phase, status, type, design ------------------------------------------------------------
 
-_PHASE = re.compile(r"\b(early\s+)?ph(?:ase)?\.?\s*(iv|iii|ii|i|[1-4])\b(?:\s*(/|-|or|and|to|,)\s*(?:ph(?:ase)?\.?\s*)?(iv|iii|ii|i|[1-4])\b)?", re.I)
+_PHASE = re.compile(r"\b(early\s+)?ph(?:ase)?\.?\s*(iv|iii|ii|i|[1-4])\b(?!\s*/\s*\d\s*(?:or|and|,))(?:\s*(/|-|or|and|to|,)\s*(?:ph(?:ase)?\.?\s*)?(iv|iii|ii|i|[1-4])\b(?!\s*/))?", re.I)
+
+
+_BARE_COMBO = re.compile(r"(?<![\w/.])([1-4])\s*/\s*([1-4])(?![\w/.])")
 
 
 def phases(t: Text) -> None:
+    """Phases named in the question; several named positively mean any of them."""
+    start = len(t.found)
+    _phases(t)
+    if re.search(r"\bphases?\b", t.original, re.I):
+        for m in t.finditer(_BARE_COMBO):
+            a, b = m.group(1), m.group(2)
+            t.take(m, Cond(field="phase", op="eq", value=f"{a}/{b}", label=f"phase {a}/{b}"))
+    new = list(zip(t.found[start:], t.starts[start:]))
+    pos = [(f, at) for f, at in new if isinstance(f, Cond)]
+    if len(pos) > 1:
+        values: list[str] = []
+        for f, _ in pos:
+            values += f.value if isinstance(f.value, list) else [f.value]
+        merged = Cond(field="phase", op="in", value=list(dict.fromkeys(values)),
+                      label="phase " + " or ".join(str(v) for v in dict.fromkeys(values)))
+        keep = [(f, at) for f, at in new if not isinstance(f, Cond)]
+        del t.found[start:], t.starts[start:]
+        t.add(merged, min(at for _, at in pos))
+        for f, at in keep:
+            t.add(f, at)
+
+
+def _phases(t: Text) -> None:
     for m in t.finditer(_PHASE):
         a = _ROMAN[m.group(2).lower()]
         if m.group(1):
@@ -81,7 +107,7 @@ _STATUS: list[tuple[re.Pattern[str], list[str], str]] = [
     (re.compile(r"\b(?:were\s+|was\s+|been\s+|got\s+)?(?:terminated|stopped\s+early|halted|ended\s+early|stopped)\b", re.I), ["Terminated"], "terminated"),
     (re.compile(r"\bwithdrawn\b", re.I), ["Withdrawn"], "withdrawn"),
     (re.compile(r"\bsuspended\b|\bon\s+hold\b", re.I), ["Suspended"], "suspended"),
-    (re.compile(r"\bunknown\s+status\b|\bstatus\s+(?:is\s+)?unknown\b", re.I), ["Unknown status"], "unknown status"),
+    (re.compile(r"\bunknown\s+status\b|\bstatus\s+(?:is\s+)?unknown\b", re.I), ["Unknown", "Unknown status"], "unknown status"),
     (re.compile(r"\b(?:have|has|had)?\s*(?:completed|finished)\b(?!\s+(?:date|by|before|after|in\s+\d))|\bcompleted\s+(?:trials|studies)\b", re.I), ["Completed"], "completed"),
     (re.compile(r"\bongoing\b|\bstill\s+running\b|\bin\s+progress\b", re.I),
      ["Recruiting", "Active, not recruiting", "Enrolling by invitation", "Not yet recruiting"], "ongoing"),
@@ -99,12 +125,14 @@ _SIMPLE: list[tuple[re.Pattern[str], str, list[str], str]] = [
     (re.compile(r"\binterventional\b", re.I), "study_type", ["Interventional"], "interventional"),
     (re.compile(r"\bexpanded\s+access\b", re.I), "study_type", ["Expanded Access"], "expanded access"),
     (re.compile(r"\bnon-?\s?randomi[sz]ed\b", re.I), "allocation", ["Non-Randomized"], "non-randomized"),
-    (re.compile(r"\brandomi[sz]ed\b|\brandomly\s+assign\w*|\brcts?\b", re.I), "allocation", ["Randomized"], "randomized"),
+    (re.compile(r"\brandomi[sz]\w*|\brandomly\s+(?:assign|allocat)\w*|\b(?:assign\w*|allocat\w*)\s+(?:\w+\s+){0,3}?at\s+random\b|\brandom\s+(?:assignment|allocation)\b|\brcts?\b", re.I), "allocation", ["Randomized"], "randomized"),
     (re.compile(r"\bsingle[- ](?:arm|group)\b", re.I), "intervention_model", ["Single Group Assignment"], "single group"),
     (re.compile(r"\bcross-?over\b", re.I), "intervention_model", ["Crossover Assignment"], "crossover"),
     (re.compile(r"\bfactorial\b", re.I), "intervention_model", ["Factorial Assignment"], "factorial"),
     (re.compile(r"\bparallel[- ](?:group|arm|assignment|design)s?\b", re.I), "intervention_model", ["Parallel Assignment"], "parallel groups"),
-    (re.compile(r"\b(?:double|triple|quadruple)[- ](?:blind\w*|mask\w*)\b", re.I), "masking", ["Double"], "double-blind or more"),
+    (re.compile(r"\bquadruple[- ](?:blind\w*|mask\w*)\b", re.I), "masking", ["Quadruple"], "quadruple-blind"),
+    (re.compile(r"\btriple[- ](?:blind\w*|mask\w*)\b", re.I), "masking", ["Triple", "Quadruple"], "triple-blind or more"),
+    (re.compile(r"\bdouble[- ](?:blind\w*|mask\w*)\b", re.I), "masking", ["Double", "Triple", "Quadruple"], "double-blind or more"),
     (re.compile(r"\bsingle[- ](?:blind\w*|mask\w*)\b", re.I), "masking", ["Single"], "single-blind"),
     (re.compile(r"\bopen[- ]label\b|\bunblinded\b|\bunmasked\b|\bno\s+masking\b|\bnot\s+blinded\b", re.I), "masking", ["None"], "open label"),
     (re.compile(r"\bprevention\s+(?:trials?|studies|study|purpose)\b|\bprevent(?:ive|ative)\s+(?:trials?|studies)\b", re.I), "primary_purpose", ["Prevention"], "purpose: prevention"),
@@ -115,9 +143,9 @@ _SIMPLE: list[tuple[re.Pattern[str], str, list[str], str]] = [
 ]
 _ITYPE = re.compile(
     r"\b(behaviou?ral|device|biologics?|biological|procedures?|surgical|dietary\s+supplements?|supplements?|radiation|"
-    r"genetic|drug)\s+(?:interventions?|trials?|studies|study|treatments?|therap(?:y|ies))\b"
-    r"|\b(?:test|testing|tests|use|using|uses|involv\w+|with)\s+(?:a\s+|an\s+)?(behaviou?ral|device|biologic|dietary\s+supplement|radiation|surgical|genetic)\s+(?:interventions?|treatments?|therapy)?", re.I)
-_ITYPES = {"behavioral": "Behavioral", "behavioural": "Behavioral", "device": "Device", "biologic": "Biological",
+    r"genetic|drug)[\s-]+(?:interventions?|trials?|studies|study|treatments?|therap(?:y|ies))\b"
+    r"|\b(?:test|testing|tests|use|using|uses|involv\w+|with)\s+(?:a\s+|an\s+)?(behaviou?ral|device|biologicals?|biologics?|dietary\s+supplement|radiation|surgical|genetic)\s+(?:interventions?|treatments?|therapy)?", re.I)
+_ITYPES = {"biologicals": "Biological", "behavioral": "Behavioral", "behavioural": "Behavioral", "device": "Device", "biologic": "Biological",
            "biologics": "Biological", "biological": "Biological", "procedure": "Procedure", "procedures": "Procedure",
            "surgical": "Procedure", "dietary supplement": "Dietary Supplement", "dietary supplements": "Dietary Supplement",
            "supplement": "Dietary Supplement", "supplements": "Dietary Supplement", "radiation": "Radiation",
@@ -135,7 +163,7 @@ def designs(t: Text) -> None:
             t.take(m, Cond(field="intervention_type", op="in", value=[value], label=f"intervention type: {value.lower()}"))
 
 
-_PLACEBO = re.compile(r"\bplacebo[- ]controlled\b|\b(?:against|versus|vs\.?|with|to|compared\s+(?:with|to))\s+(?:a\s+)?placebo\b|\bplacebo\s+(?:arms?|groups?|comparators?|controls?)\b|\bplacebos?\b", re.I)
+_PLACEBO = re.compile(r"(?:\b(?:against|versus|vs\.?|with|to|compared\s+(?:with|to))\s+(?:a\s+|the\s+)?)?\bplacebos?(?:[- ]controlled|\s+(?:comparators?|arms?|groups?|controls?|comparator\s+arms?))?\b", re.I)
 _ACTIVE = re.compile(r"\bactive[- ](?:comparator|control(?:led)?)s?\b", re.I)
 
 
@@ -160,8 +188,8 @@ def results(t: Text) -> None:
 
 # --- people: sex, age, healthy volunteers ---------------------------------------------------
 
-_ONLY_F = re.compile(r"\b(?:only|exclusively|just)\s+(?:enrol\w*\s+|recruit\w*\s+|accept\w*\s+|include\w*\s+)?(?:wom[ae]n|females?|girls)\b|\b(?:wom[ae]n|female|females|girls)[- ]only\b|\ball[- ]female\b|\bonly\s+(?:for\s+)?(?:wom[ae]n|females)\b", re.I)
-_ONLY_M = re.compile(r"\b(?:only|exclusively|just)\s+(?:enrol\w*\s+|recruit\w*\s+|accept\w*\s+|include\w*\s+)?(?:m[ae]n|males?|boys)\b|\b(?:m[ae]n|male|males|boys)[- ]only\b|\ball[- ]male\b", re.I)
+_ONLY_F = re.compile(r"\b(?:only|exclusively|just)\s+(?:enrol\w*\s+|recruit\w*\s+|accept\w*\s+|include\w*\s+|for\s+|in\s+|open\s+to\s+)?(?:wom[ae]n|females?|girls)\b|\b(?:wom[ae]n|female|females|girls)[- ]only\b|\ball[- ]female\b|\b(?:restricted|limited)\s+to\s+(?:wom[ae]n|females?)\b|\bonly\s+(?:for\s+)?(?:wom[ae]n|females)\b", re.I)
+_ONLY_M = re.compile(r"\b(?:only|exclusively|just)\s+(?:enrol\w*\s+|recruit\w*\s+|accept\w*\s+|include\w*\s+|for\s+|in\s+|open\s+to\s+)?(?:m[ae]n|males?|boys)\b|\b(?:m[ae]n|male|males|boys)[- ]only\b|\ball[- ]male\b|\b(?:restricted|limited)\s+to\s+(?:m[ae]n|males?)\b", re.I)
 _ANY_F = re.compile(r"\b(?:accept\w*|open\s+to|include\w*|enrol\w*|recruit\w*|allow\w*|for|in)\s+(?:pregnant\s+|postmenopausal\s+|adult\s+|older\s+|young\s+)?(?:wom[ae]n|females?)\b", re.I)
 _ANY_M = re.compile(r"\b(?:accept\w*|open\s+to|include\w*|enrol\w*|recruit\w*|allow\w*|for|in)\s+(?:adult\s+|older\s+|young\s+)?(?:m[ae]n|males?)\b", re.I)
 
@@ -270,7 +298,16 @@ def _next(iso: str) -> str:
     return f"{y + (m == 12)}-{(m % 12) + 1:02d}"
 
 
+_DECADE = re.compile(rf"\b({_START_W}|{_END_W})(?:\s+\w+)?\s+(?:in|during)\s+the\s+((?:19|20)\d)0'?s\b", re.I)
+
+
 def dates(t: Text) -> None:
+    for m in t.finditer(_DECADE):
+        fld = "start_date" if re.match(_START_W, m.group(1), re.I) else "completion_date"
+        lo = f"{m.group(2)}0"
+        hi = str(int(lo) + 10)
+        name = "start" if fld == "start_date" else "completion"
+        t.take(m, Cond(field=fld, op="between", value=[lo, hi], label=f"{name} in the {lo}s"), negatable=False)
     for m in t.finditer(_DATES):
         fld = "start_date" if re.match(_START_W, m.group(1), re.I) else "completion_date"
         when, a, b = m.group(2).lower().split()[0], _iso(m.group(3)), m.group(4)
@@ -366,10 +403,12 @@ def sponsors(t: Text, vocab: Vocabulary) -> None:
             capital = [w for w, _, _ in chunk if w[:1].isupper()]
             distinctive = [w for w, _, _ in chunk if w.lower().strip(".'") not in _GENERIC
                            and w.lower().strip(".'") not in vocab.everyday and w[:1].isupper()]
-            whole = phrase in vocab.sponsors and len(capital) == len([w for w, _, _ in chunk if len(w) > 3])
+            whole = phrase in vocab.sponsors and all(w[:1].isupper() for w, _, _ in chunk if len(w) > 3)
             if not (distinctive or (whole and capital)):
                 continue
-            if n == 1 and (len(chunk[0][0]) < 4 or (not chunk[0][0].isupper() and chunk[0][0].lower() in vocab.everyday)):
+            root = re.sub(r"'s$", "", chunk[0][0].lower())
+            if n == 1 and (len(chunk[0][0]) < 4 or root in vocab.countries or root in DEMONYMS
+                           or (not chunk[0][0].isupper() and (root in vocab.everyday or root in vocab.conditions_words))):
                 continue
             best = (phrase, chunk[0][1], chunk[-1][2], n)
             break

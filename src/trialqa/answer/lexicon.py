@@ -166,6 +166,48 @@ LAY: dict[str, tuple[str, ...]] = {
     "ed": ("erectile dysfunction",),
     "infertility": ("infertility",),
     "sids": ("sudden infant death",),
+    # more everyday names of conditions
+    "nearsightedness": ("myopia",), "near-sightedness": ("myopia",), "short-sightedness": ("myopia",),
+    "shortsightedness": ("myopia",), "short sight": ("myopia",),
+    "farsightedness": ("hyperopia",), "long-sightedness": ("hyperopia",),
+    "lazy eye": ("amblyopia",), "cross-eyed": ("strabismus",), "crossed eyes": ("strabismus",),
+    "dry eye": ("dry eye", "keratoconjunctivitis sicca"),
+    "shingles": ("herpes zoster", "zoster"), "chickenpox": ("varicella",), "chicken pox": ("varicella",),
+    "cold sores": ("herpes labialis", "herpes simplex"), "genital herpes": ("herpes genitalis", "herpes simplex"),
+    "whooping cough": ("pertussis",), "german measles": ("rubella",), "glandular fever": ("mononucleosis",),
+    "mono": ("mononucleosis",), "strep throat": ("streptococcal pharyngitis", "pharyngitis"),
+    "athlete's foot": ("tinea pedis",), "ringworm": ("tinea", "dermatophytosis"), "thrush": ("candidiasis",),
+    "yeast infection": ("candidiasis",), "hay fever": ("allergic rhinitis", "seasonal allergic rhinitis"),
+    "common cold": ("common cold", "rhinovirus", "upper respiratory"), "sore throat": ("pharyngitis",),
+    "lou gehrig's disease": ("amyotrophic lateral sclerosis",), "lou gehrig's": ("amyotrophic lateral sclerosis",),
+    "lou gehrig disease": ("amyotrophic lateral sclerosis",), "mini-stroke": ("transient ischemic attack",),
+    "mini stroke": ("transient ischemic attack",), "heart failure": ("heart failure", "cardiac failure"),
+    "irregular heartbeat": ("arrhythmia", "atrial fibrillation"), "hardening of the arteries": ("atherosclerosis",),
+    "cot death": ("sudden infant death",), "crib death": ("sudden infant death",),
+    "coke": ("cocaine",), "crack": ("cocaine",), "heroin addiction": ("heroin", "opioid"),
+    "drinking problem": ("alcohol",), "problem drinking": ("alcohol",), "booze": ("alcohol",),
+    "alcohol abuse": ("alcohol",), "binge drinking": ("alcohol", "binge drinking"),
+    "weed": ("marijuana", "cannabis"), "pot": ("marijuana", "cannabis"),
+    "bed sores": ("pressure ulcer", "pressure sore", "decubitus"), "pressure sores": ("pressure ulcer", "decubitus"),
+    "piles": ("hemorrhoids", "haemorrhoids"), "slipped disc": ("disc herniation", "intervertebral disc"),
+    "sugar": ("diabetes", "glucose"), "water on the brain": ("hydrocephalus",),
+    "brain tumor": ("brain tumor", "brain neoplasm", "glioma", "glioblastoma"),
+    "brain tumour": ("brain tumor", "brain neoplasm", "glioma", "glioblastoma"),
+    "stomach ulcer": ("peptic ulcer", "gastric ulcer"), "stomach flu": ("gastroenteritis",),
+    "tummy bug": ("gastroenteritis",), "runny nose": ("rhinorrhea", "rhinitis"),
+    "baby blues": ("postpartum depression",), "postnatal depression": ("postpartum depression",),
+    "wear and tear arthritis": ("osteoarthritis",), "thinning bones": ("osteoporosis",),
+    "hearing loss": ("hearing loss", "deafness"), "ringing in the ears": ("tinnitus",),
+    "bad breath": ("halitosis",), "gum disease": ("periodontal", "periodontitis", "gingivitis"),
+    "tooth decay": ("dental caries",), "cavities": ("dental caries",),
+    "sleeplessness": ("insomnia",), "restless legs": ("restless legs",),
+    "manic depression": ("bipolar",), "eating disorder": ("anorexia", "bulimia", "eating disorder"),
+    "anorexia": ("anorexia",), "bulimia": ("bulimia",),
+    "sickle cell": ("sickle cell",),
+    "addiction": ("addiction", "dependence", "abuse", "use disorder", "related disorders"),
+    "addicted": ("addiction", "dependence", "abuse", "use disorder", "related disorders"), "thalassaemia": ("thalassemia",), "leukaemia": ("leukemia",),
+    "anaemia": ("anemia",), "haemophilia": ("hemophilia",), "oesophageal": ("esophageal",),
+    "tumours": ("tumor", "tumour", "neoplasm"),
     # treatments and procedures
     "water pills": ("diuretic", "furosemide", "hydrochlorothiazide", "spironolactone", "torsemide"),
     "water pill": ("diuretic", "furosemide", "hydrochlorothiazide", "spironolactone", "torsemide"),
@@ -220,6 +262,7 @@ LAY: dict[str, tuple[str, ...]] = {
 }
 
 _SPLIT = re.compile(r"[^a-z0-9/'.+-]+")
+_PUNCT = re.compile(r"[.,;:!?]+(?=\s|$)")
 #: Abbreviations that are also English words: recognised only when written in capitals.
 CAPITALS_ONLY = frozenset({"all", "add", "ed", "ms", "pe", "af", "uc", "hf", "ra", "oa", "dm", "mi", "tb",
                            "cf", "mds", "pad", "amd", "sle", "als", "aids", "iv"})
@@ -227,7 +270,8 @@ CAPITALS_ONLY = frozenset({"all", "add", "ed", "ms", "pe", "af", "uc", "hf", "ra
 
 def lay_phrases(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Lexicon entries found in `text` as whole words, longest first, non-overlapping."""
-    low = f" {' '.join(_SPLIT.split(text.lower()))} "
+    bare = _PUNCT.sub(" ", text.lower())
+    low = f" {' '.join(_SPLIT.split(bare))} "
     found: list[tuple[str, tuple[str, ...]]] = []
     taken: list[tuple[int, int]] = []
     for phrase in sorted(LAY, key=lambda p: (-len(p), p)):

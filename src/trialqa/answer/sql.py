@@ -9,7 +9,7 @@ ILIKE over AACT's own columns; see docs/aact.md). Each field's meaning is stated
 |---|---|
 | phase | the trial's phases include it ("Phase 2/Phase 3" counts for 2 and for 3) |
 | status, study_type, allocation, intervention_model, primary_purpose | equal (case-insensitive) |
-| masking | "None" = open label; "Double" = double or more (Double, Triple, Quadruple) |
+| masking | the masking starts with one of the values ("None" = open label; "double-blind" asks for Double, Triple or Quadruple) |
 | sex | op "is": the trial takes only that sex; op "covers": it takes that sex (or all) |
 | age | op "covers" n: min <= n <= max; "ge" n: admits someone of n or more (max >= n or none); "le"/"lt" n: admits someone of at most / under n (min <= n / min < n or none) |
 | healthy_volunteers, has_results | the stated flag equals the value (unknown never matches) |
@@ -106,12 +106,7 @@ class _Visitor:
             return f"lower({col}) IN (" + ",".join(self.bind(str(v).lower()) for v in self.values(c)) + ")"
         if fld == "masking":
             col = "(SELECT d.masking FROM designs d WHERE d.nct_id = s.nct_id)"
-            parts = []
-            for v in self.values(c):
-                if str(v).lower().startswith("double"):
-                    parts.append(f"({col} LIKE 'Double%' OR {col} LIKE 'Triple%' OR {col} LIKE 'Quadruple%')")
-                else:
-                    parts.append(f"lower({col}) LIKE {self.bind(str(v).lower() + '%')}")
+            parts = [f"lower({col}) LIKE {self.bind(str(v).lower() + '%')}" for v in self.values(c)]
             return "(" + " OR ".join(parts) + ")"
         if fld == "sex":
             col = "(SELECT e.gender FROM eligibilities e WHERE e.nct_id = s.nct_id)"
@@ -163,6 +158,9 @@ class _Visitor:
             return "s.phase LIKE 'Early Phase 1%'"
         if v.upper() in ("N/A", "NA"):
             return "s.phase = 'N/A'"
+        if "/" in v:
+            a, b = (x.strip()[-1] for x in v.split("/", 1))
+            return f"s.phase = 'Phase {a}/Phase {b}'"
         digit = v[-1]
         return (f"(s.phase = 'Phase {digit}' OR s.phase LIKE 'Phase {digit}/%' "
                 f"OR s.phase LIKE '%/Phase {digit}')")

@@ -26,21 +26,21 @@ LIST_RE = re.compile(
     r"|\b(any|all|every)\s+(of\s+(the|these|those)\s+)?(trials|studies)\b|^\s*which\s+(ones|of\s+(them|these|those))\b"
     r"|^\s*(trials|studies)\s+(that|which|where|in|for|with|on|of|testing|using)\b"
     r"|^\s*(show|list|find|give)\s+(me\s+)?(all\s+)?(the\s+)?", re.I)
-COUNT_RE = re.compile(r"\bhow\s+many\s+(?:[\w/'-]+\s+){0,6}?(?:trials|studies|records|ones)\b|\bhow\s+many\s+(?:of\s+(?:them|those|these))\b|\bnumber\s+of\s+(?:[\w-]+\s+){0,3}?(?:trials|studies)\b|\bcount\s+(?:the\s+)?(?:trials|studies)\b", re.I)
+COUNT_RE = re.compile(r"\bhow\s+many\s+(?:[\w/'-]+\s+){0,6}?(?:trials|studies|records|ones)\b|\bhow\s+many\s+(?:of\s+(?:them|those|these))\b|\bnumber\s+of\s+(?:[\w-]+\s+){0,3}?(?:trials|studies)\b|\bcount\s+(?:the\s+|all\s+)?(?:[\w/-]+\s+){0,6}?(?:trials|studies)\b", re.I)
 GROUP_RE = re.compile(r"\b(?:per|by|for\s+each|each|broken\s+down\s+by|grouped\s+by|split\s+by|across)\s+(phase|status|overall\s+status|study\s+type|country|countries|sponsor|lead\s+sponsor|sex|gender|allocation|masking|intervention\s+type|purpose|primary\s+purpose|start\s+year|year)s?\b", re.I)
 GROUP_FIELDS = {"phase": "phase", "status": "status", "overall status": "status", "study type": "study_type",
                 "country": "country", "countries": "country", "sponsor": "lead_sponsor", "lead sponsor": "lead_sponsor",
                 "sex": "sex", "gender": "sex", "allocation": "allocation", "masking": "masking",
                 "intervention type": "intervention_type", "purpose": "primary_purpose",
                 "primary purpose": "primary_purpose", "start year": "start_date", "year": "start_date"}
-SUM_RE = re.compile(r"\b(total|combined|overall|altogether|in\s+total|sum|all\s+together|together)\b.{0,60}\b(enrol\w*|participants|patients|people|subjects|volunteers|sample)|\b(enrol\w*|participants|patients|people|subjects)\b.{0,60}\b(in\s+total|altogether|combined|all\s+together|total)\b", re.I)
+SUM_RE = re.compile(r"\b(total|sum|add(?:ed)?\s+up|altogether|in\s+total|all\s+together)\b.{0,40}\b(enrol\w*|participants|patients|people|subjects|volunteers|sample\s+sizes?)\b|\bcombined\s+(enrol\w*|participants|sample)|\b(enrol\w*|participants|patients|people|subjects)\b.{0,60}\b(in\s+total|altogether|all\s+together|added\s+up|combined)\b", re.I)
 SHARE_RE = re.compile(r"\b(what|which)\s+(share|proportion|percentage|percent|fraction|part)\b|\bhow\s+many\s+percent\b|\b(share|proportion|percentage|fraction)\s+of\b|\bwhat\s+%", re.I)
 EXTREME_RE = re.compile(
     r"\b(largest|biggest|smallest|fewest|most\s+(?:participants|patients|people|subjects|enrol\w*)|least\s+(?:participants|patients)|"
     r"earliest|latest|most\s+recent(?:ly)?|newest|oldest|first|last|longest[- ]running|"
     r"most\s+(?:sites|locations|centers|centres|facilities|hospitals)|highest\s+enrol\w*|lowest\s+enrol\w*)\b", re.I)
 TOP_RE = re.compile(r"\b(?:top|the)\s+(\d{1,2}|two|three|four|five|ten)\s+(?:largest|biggest|smallest|earliest|latest|most|oldest|newest)\b", re.I)
-COMPARE_RE = re.compile(r"\b(more|fewer|less|larger|bigger|smaller|earlier|later|sooner|older|newer|longer|higher|lower|which\s+of|compare|comparison|versus|vs\.?|difference|differ)\b", re.I)
+COMPARE_RE = re.compile(r"\b(more|fewer|less|larger|bigger|smaller|earlier|later|sooner|older|newer|younger|longer|higher|lower|first|which\s+of|which\s+one|compare|comparing|comparison|versus|vs\.?|difference|differ)\b", re.I)
 ORDINAL_RE = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|1st|2nd|3rd|4th|5th|6th|7th|8th|9th|10th)\s+(?:one|trial|study|of\s+(?:them|those|these))\b|\b(?:number|no\.|#)\s*(\d{1,2})\b", re.I)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
              "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "6th": 5, "7th": 6,
@@ -58,6 +58,9 @@ ASKED_FIELDS = {"status": {"status"}, "phase": {"phase"}, "enrollment": {"enroll
                 "masking": {"masking"}, "intervention_model": {"intervention_model"},
                 "primary_purpose": {"primary_purpose"}, "healthy_volunteers": {"healthy_volunteers"},
                 "locations": {"country", "city", "facility"}, "interventions": {"intervention_type"}}
+PLURAL_RE = re.compile(r"\b(trials|studies|research|ones|projects|protocols|work)\b", re.I)
+ANY_RE = re.compile(r"\b(is\s+there|are\s+there|any|anything|anywhere)\b", re.I)
+DEFINITE_ONE_RE = re.compile(r"\b(the|this|that)\s+(?:[\w'-]+\s+){0,6}?(trial|study)\b(?!\s*s)", re.I)
 _NUMWORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 #: words that say what kind of answer is wanted rather than what trials must contain
 QUESTION_WORDS = frozenset("""which what how many much list show find give trials studies trial study
@@ -70,7 +73,10 @@ involve involving involves investigate investigating look looking currently stil
 focus focused focusing focuses aimed aiming target targeting targeted deal dealing concerning
 regarding related carried conducted done based happening compared comparing examining exploring
 assess assessing assessed study studying currently presently right moment now today ever
-registered indexed database available open
+registered indexed database available open led work exist exists index please count counts
+counting well included include including stage anything anywhere let lets i'm i'd i've like proper
+combined looked going longest brother sister mother father wife husband son daughter friend partner
+mom dad family myself non kind sort type types anymore also either neither yet already tell
 """.split())
 
 
@@ -84,10 +90,10 @@ def understand(question: str, history: Sequence[Turn], vocab: Vocabulary, index_
     for fn in (detect.phases, detect.statuses, detect.designs, detect.comparators, detect.results,
                detect.enrollment, detect.dates):
         fn(t)
+    detect.places(t, vocab)
     detect.sponsors(t, vocab)  # before ages: "Children's Oncology Group" is a sponsor
     for fn in (detect.ages, detect.sexes, detect.healthy):
         fn(t)
-    detect.places(t, vocab)
     _intent(plan, question)
     if plan.intent == "share":
         _split_share(plan, t)
@@ -164,7 +170,7 @@ def _intent(plan: Plan, q: str) -> None:
     many = len(plan.scope) >= 2
     if many and COMPARE_RE.search(q) and (_compared_field(q) or re.search(r"\bwhich\b", q, re.I)):
         plan.intent, plan.field = "compare", _compared_field(q) or "enrollment"
-        plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|older|lower|first)\b", q, re.I) else "max"
+        plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|lower|first|younger)\b", q, re.I) else "max"
         return
     if SHARE_RE.search(q):
         plan.intent = "share"
@@ -201,6 +207,9 @@ def _intent(plan: Plan, q: str) -> None:
     if LIST_RE.search(q) and not (plan.scope and len(plan.scope) == 1):
         plan.intent = "list"
         return
+    if not plan.scope and (PLURAL_RE.search(q) or ANY_RE.search(q)) and not DEFINITE_ONE_RE.search(q):
+        plan.intent = "list"  # "Flu trials in phase 3?", "is there a randomized trial?"
+        return
     fld = field_intent(q)
     sec = section_intent(q)
     if sec and (not fld or sec[0] in ("outcomes", "contacts", "email", "phone", "identifiers", "keywords", "criteria")):
@@ -218,7 +227,9 @@ def _intent(plan: Plan, q: str) -> None:
 def _compared_field(q: str) -> str | None:
     if re.search(r"\b(enrol\w*|participants|patients|people|subjects|larger|bigger|smaller|sample)\b", q, re.I):
         return "enrollment"
-    if re.search(r"\b(start\w*|began|begin|earlier|sooner|older|newer)\b", q, re.I):
+    if re.search(r"\b(younger|youngest)\b", q, re.I):
+        return "min_age"
+    if re.search(r"\b(start\w*|began|begin|launched|under\s*way|earlier|sooner|first|newer)\b", q, re.I):
         return "start_date"
     if re.search(r"\b(complet\w*|finish\w*|end\w*|later)\b", q, re.I):
         return "completion_date"
@@ -232,8 +243,12 @@ def _compared_field(q: str) -> str | None:
 def _split_share(plan: Plan, t: detect.Text) -> None:
     """'What share of phase 3 trials are placebo-controlled?': the filters before the verb
     are the base set, those after it the condition whose share is asked."""
+    asked = SHARE_RE.search(t.original)
     verb = re.search(r"\b(trials|studies)\b[^?]*?\b(are|were|is|have|has|had|do|does|did|use|used|enrol\w*|include\w*|recruit\w*|accept\w*|test\w*|involve\w*)\b", t.original, re.I)
-    cut = verb.start(2) if verb else len(t.original)
+    if asked and any(at < asked.start() for at in t.starts):  # "Of the X, what share are Y?"
+        cut = asked.start()
+    else:
+        cut = verb.start(2) if verb else len(t.original)
     plan.filters = [f for f, at in zip(t.found, t.starts) if at < cut]
     plan.share_of = [f for f, at in zip(t.found, t.starts) if at >= cut]
     t.share_cut = cut  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from trialqa.answer.db import TrialDB
 
@@ -62,6 +62,7 @@ class Vocabulary:
     interventions: set[str] = field(default_factory=set)
     sponsor_ngrams: dict[str, str] = field(default_factory=dict)  # word run of a sponsor name -> LIKE value
     everyday: set[str] = field(default_factory=set)  # words too common to name a sponsor alone
+    conditions_words: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, db: TrialDB) -> "Vocabulary":
@@ -102,7 +103,7 @@ class Vocabulary:
 
         v.everyday = set(STOPWORDS) | set(SCHEMA_WORDS)
         for phrase in v.conditions:
-            v.everyday.update(words(phrase))
+            v.conditions_words.update(words(phrase))
         return v
 
     @cached_property
@@ -119,7 +120,7 @@ class Vocabulary:
         words), preferring the word most trials use; None when `word` is known or nothing is close."""
         w = word.lower()
         vocab = self.text_words
-        if not vocab or w in vocab or len(w) < 5 or not w.isalpha():
+        if not vocab or w in vocab or len(w) < 5 or not w.isalpha() or w in general_words():
             return None
         limit = 1 if len(w) < 8 else 2
         best, best_n = None, 0
@@ -129,6 +130,19 @@ class Vocabulary:
             if n > best_n and _distance(w, cand, limit) <= limit:
                 best, best_n = cand, n
         return best
+
+
+@lru_cache(maxsize=1)
+def general_words() -> frozenset[str]:
+    """Whole words of the bundled embedder's general English vocabulary (its WordPiece
+    vocab.txt): real words, never 'repaired' into an index word ("counting" is not "coughing")."""
+    try:
+        from trialqa.embed import bundled_embedder_path
+
+        path = bundled_embedder_path() / "vocab.txt"
+        return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha())
+    except Exception:  # no bundled embedder: repair by the index alone
+        return frozenset()
 
 
 def _distance(a: str, b: str, limit: int) -> int:

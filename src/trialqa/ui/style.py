@@ -59,7 +59,9 @@ CSS = """
 .tq-table-wrap { flex: 3 1 420px; overflow-x: auto; }
 table.tq-table { border-collapse: collapse; width: 100%; font-size: 0.85em; }
 table.tq-table th, table.tq-table td { border-bottom: 1px solid var(--border-color-primary);
-  padding: 3px 6px; text-align: left; vertical-align: top; }
+  padding: 3px 6px; text-align: left; vertical-align: top; word-break: normal;
+  overflow-wrap: break-word; }
+table.tq-table td.tq-short, table.tq-table th { white-space: nowrap; }
 .tq-sort, .tq-trial, .tq-page, .tq-csv, .tq-open { border: 0; background: none; padding: 0;
   cursor: pointer; color: var(--color-accent); font: inherit; }
 .tq-sort { font-weight: 600; color: inherit; }

@@ -145,6 +145,15 @@ def row_cite(row: Row, answer: Answer) -> int | None:
     return next((k for k, c in enumerate(answer.citations) if c.trial_id == row.trial_id), None)
 
 
+def _value_cell(value: str, limit: int = 140) -> str:
+    """A matched value: short ones never wrap, long ones are clipped (whole in the tooltip)."""
+    if len(value) <= 16:
+        return f'<td class="tq-short">{esc(value)}</td>'
+    if len(value) > limit:
+        return f'<td title="{attr(value)}">{esc(value[:limit].rstrip())}\u2026</td>'
+    return f"<td>{esc(value)}</td>"
+
+
 def _row_html(row: Row, cols: list[str], answer: Answer, i: int | None) -> str:
     cite = row_cite(row, answer)
     key = f"{row.trial_id}|{'' if cite is None else cite}"
@@ -153,7 +162,7 @@ def _row_html(row: Row, cols: list[str], answer: Answer, i: int | None) -> str:
     else:
         ident = esc(row.trial_id)
     cells = [f"<td>{ident}</td>", f"<td>{esc(row.title)}</td>"]
-    cells += [f"<td>{esc(row.values.get(c, ''))}</td>" for c in cols]
+    cells += [_value_cell(str(row.values.get(c, ""))) for c in cols]
     chip = ""
     if cite is not None:  # opens the record in the panel, the cited sentence highlighted
         c = answer.citations[cite]

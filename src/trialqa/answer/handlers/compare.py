@@ -28,6 +28,10 @@ def _value(trial: Trial, fld: str):
         hi = age_years(f.max_age)
         return (hi if hi is not None else 999), (f"up to {f.max_age}" if f.max_age else "no upper age limit"), \
             [str(int(hi)) if hi else (f.min_age or "").split()[0] if f.min_age else ""], ["Eligibility"]
+    if fld == "min_age":
+        lo = age_years(f.min_age)
+        return (lo if lo is not None else 0), (f"from {f.min_age}" if f.min_age else "no lower age limit"), \
+            [str(int(lo)) if lo is not None and float(lo).is_integer() else ""], ["Eligibility"]
     return None, None, [], []
 
 
@@ -35,7 +39,8 @@ _VERB = {("enrollment", "max"): "enrolls more", ("enrollment", "min"): "enrolls 
          ("start_date", "min"): "started earlier", ("start_date", "max"): "started later",
          ("completion_date", "min"): "completes earlier", ("completion_date", "max"): "completes later",
          ("facilities", "max"): "has more sites", ("facilities", "min"): "has fewer sites",
-         ("age", "max"): "admits older participants", ("age", "min"): "has the lower upper age limit"}
+         ("age", "max"): "admits older participants", ("age", "min"): "has the lower upper age limit",
+         ("min_age", "min"): "admits younger participants", ("min_age", "max"): "has the higher minimum age"}
 
 
 def compare(plan: Plan, ctx: Context) -> Result:

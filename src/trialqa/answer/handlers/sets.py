@@ -52,6 +52,8 @@ def _bullets(ctx: Context, rows: list[Row], quotes: dict[str, list], value_of=No
 
 
 def _none(ctx: Context, plan: Plan) -> Result:
+    if plan.unknown:  # a named thing no indexed trial contains
+        return Result(abstain=f"no indexed trial mentions {', '.join(repr(u) for u in plan.unknown[:3])}.")
     return Result(abstain=f"none of {_base(ctx, plan)} match {describe(plan)}.")
 
 
@@ -75,6 +77,8 @@ def list_trials(plan: Plan, ctx: Context) -> Result:
 
 def count(plan: Plan, ctx: Context) -> Result:
     ids = matching(ctx.db, plan.filters)
+    if not ids and plan.unknown:
+        return _none(ctx, plan)
     if not ids:
         return Result([Claim(f"0 of {_base(ctx, plan)} match {describe(plan)}.")], [], Table(total=0, of=ctx.size))
     rows, quotes = _rows(ctx, ids, plan)
