@@ -596,3 +596,13 @@ def test_table_answers_keep_their_text_short_and_rows_find_their_citation():
     assert first.count('value="trial|0|NCT05106972|0"') == 2 and 'title="Phase 3" name="tq" value="trial|0|NCT05106972|0">Design</button>' in first
     assert 'value="trial|0|NCT03765957|"' in second and "tq-row-cite" not in second
     assert "<th class=\"tq-col-phase\">" in html
+
+
+def test_long_matched_values_are_clipped_with_the_whole_value_in_the_tooltip():
+    from trialqa.answer.plan import Row, Table
+
+    long = "Brief title: " + "word " * 60 + '<script>x()</script>'
+    table = Table(rows=[Row(trial_id="NCT05106972", title="A", values={"topic": long, "phase": "Phase 3"})], total=1)
+    html = ui.table_html(ui.View(question="q", answer=answer(table=table)), 0)
+    assert '<td class="tq-short">Phase 3</td>' in html and "\u2026</td>" in html
+    assert f'title="{" ".join(long.split()).replace("<", "&lt;").replace(">", "&gt;")}"' in html and "<script" not in html

@@ -204,6 +204,9 @@ def _intent(plan: Plan, q: str) -> None:
     if (ELIGIBILITY_Q_RE.search(q) or OPTION_RE.search(q)) and (PERSON_RE.search(q) or re.search(r"\b(can|could)\s+(i|he|she|they|someone)\b", q, re.I)):
         plan.intent = "eligibility"
         return
+    if ELIGIBILITY_Q_RE.search(q) and (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)):
+        plan.intent = "eligibility"  # "are pregnant women allowed in the liver failure trial?"
+        return
     if LIST_RE.search(q) and not (plan.scope and len(plan.scope) == 1):
         plan.intent = "list"
         return
