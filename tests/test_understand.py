@@ -196,3 +196,27 @@ def test_misspelling_is_repaired_from_the_index(ctx):
     plan = _plan(ctx, "Which trials study asthmma?")
     assert _ids(ctx, plan) == ["NCT00000004", "NCT00000005"]
     assert any("asthma" in n for n in plan.notes)
+
+
+def test_plan_cli_shows_filters_and_sql(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from trialqa.cli import cli
+    from trialqa.embed import HashingEmbedder
+    from trialqa.settings import Settings
+    from trialqa.store import build_index
+
+    out = tmp_path / "idx"
+    build_index(TRIALS, out, HashingEmbedder(), Settings(), progress=False)
+    result = CliRunner().invoke(cli, ["plan", "Which phase 2 trials are recruiting in Germany?", "--index", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["plan"]["intent"] == "list"
+    assert {"phase 2", "status: recruiting", "country: Germany"} <= set(data["labels"])
+    assert data["sql"].startswith("SELECT s.nct_id FROM studies s WHERE")
+    pg = CliRunner().invoke(cli, ["plan", "Which asthma trials are there?", "--index", str(out), "--dialect", "postgres"])
+    assert pg.exit_code == 0 and "ILIKE %s" in pg.output
+    missing = CliRunner().invoke(cli, ["plan", "anything", "--index", str(tmp_path / "none")])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output
