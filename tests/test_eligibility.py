@@ -170,6 +170,12 @@ def test_cannot_tell_when_a_needed_fact_is_missing() -> None:
     assert verdict == "excluded"
 
 
+def test_time_of_a_narrower_fact_counts_for_a_broader_criterion() -> None:
+    t = trial({"Eligibility: Exclusion": "- Cardiovascular disease within the past 6 months"})
+    assert _verdict("A 60-year-old who had a heart attack 2 years ago", t)[0] == "eligible"
+    assert _verdict("A 60-year-old who had a heart attack 3 weeks ago", t)[0] == "excluded"
+
+
 def test_qualified_condition_is_not_decided_by_the_plain_condition() -> None:
     assert _verdict("A 60-year-old with hypertension")[0] == "cannot_tell"
     assert _verdict("A 60-year-old with uncontrolled hypertension")[0] == "excluded"
@@ -278,3 +284,36 @@ def test_gold_criterion(case: dict) -> None:
     status, reason = evaluate(crit, view(person_from_text(case["person"])))
     status = "unknown" if status == "irrelevant" else status
     assert status == case["expected"], reason
+
+
+# ------------------------------------------------------------------ real records
+
+
+PHRASES = {"eligible": "Eligible as far as stated", "excluded": "Excluded by", "not_eligible": "Not eligible",
+           "cannot_tell": "Cannot tell"}
+
+
+def test_invariants_over_real_records(shared_dir: Path) -> None:
+    """On 60 real XML records and a few people: the text starts with the verdict's phrase, the
+    deciding items are the trial's own sentences, and no 'eligible' when an exclusion applies."""
+    from trialqa.parse import ingest
+
+    paths = sorted((shared_dir / "corpus" / "ctgov-xml").glob("*.xml"))[::33][:60]
+    people = [person_from_text(q) for q in (
+        "Could a 58-year-old woman with type 2 diabetes on dialysis join?",
+        "My patient is breastfeeding and had a stroke last year.",
+        "A 12-year-old boy with asthma on inhaled steroids",
+        "A 70-year-old man with HIV, hepatitis C and uncontrolled hypertension",
+    )]
+    seen = set()
+    for t in ingest(paths).trials:
+        allowed = set(sentences(t))
+        for p in people:
+            r = answer_eligibility(t, p)
+            seen.add(r.verdict)
+            assert r.text.startswith(PHRASES[r.verdict])
+            assert all(s in allowed for s in r.deciding)
+            assert r.deciding or r.verdict == "eligible"
+            if any(c.criterion.kind == "exclusion" and c.status == "met" for c in r.checks):
+                assert r.verdict == "excluded"
+    assert {"excluded", "not_eligible", "eligible"} <= seen

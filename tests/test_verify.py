@@ -92,10 +92,12 @@ def test_framing_alone_does_not_stand():
 
 def test_similarity_is_a_second_signal():
     emb = HashingEmbedder()
-    text = "Group A receives cells intravenously every 2 weeks [S2]."
+    text = "Group A receives cells intravenously [S2]."
     assert verify(text, SOURCES, "How?", TRIALS, emb)[0].similarity > 0.3
     (far,) = verify(text, SOURCES, "How?", TRIALS, emb, min_similarity=0.99)
     assert not far.supported and "similarity" in far.reason
+    (numeric,) = verify("Group A receives 1.5x10E6 cells/kg [S2].", SOURCES, "How?", TRIALS, emb, min_similarity=0.99)
+    assert numeric.supported and numeric.similarity is None  # verbatim numbers anchor it instead
 
 
 def test_split_claims_keeps_decimals_and_list_items():
@@ -258,3 +260,10 @@ def test_eval_check_does_not_let_a_restated_question_stand():
         assert unsupported_sentences(_answer(text, quotes), q), text
     fine = _answer("Bupropion is given at 150 mg twice daily [NCT00000001 · Interventions].", quotes)
     assert not unsupported_sentences(fine, q)
+
+
+def test_a_claim_on_the_wrong_key_is_recited_to_the_source_that_states_it():
+    (check,) = verify("Women aged 18 to 65 years can join [S1].", SOURCES, "Who can join?", TRIALS)
+    assert check.supported and check.recited and check.claim.keys == (3,) and "[S3]" in check.claim.raw
+    (bad,) = verify("Women aged 18 to 70 years can join [S1].", SOURCES, "Who can join?", TRIALS)
+    assert not bad.supported and not bad.recited

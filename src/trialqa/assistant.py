@@ -296,6 +296,8 @@ class Assistant:
             if removed:
                 answer.notes.append(f"{len(removed)} sentence(s) removed: not stated by the cited sources "
                                     f"(\u201c{clip(removed[0].claim.text, 80)}\u201d: {removed[0].reason})")
+            if recited := sum(c.recited for c in checks):
+                answer.notes.append(f"{recited} sentence(s) cited to the source that states them, not the one the model named")
         if shown and "".join(shown).strip() != answer.text:
             answer.notes.append("the streamed text was replaced by the checked answer")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import warnings
 from pathlib import Path
 
@@ -66,12 +67,36 @@ class OnnxEmbedder:
 
     def __init__(self, directory: Path, model_id: str, threads: int | None = None) -> None:
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise ModelUnavailable(f"the ONNX query embedder needs onnxruntime and tokenizers: {exc}; run 'make setup'") from exc
+            raise ModelUnavailable(f"the ONNX query embedder needs tokenizers: {exc}; run 'make setup'") from exc
         try:
             meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            self._counter = Tokenizer.from_file(str(directory / "tokenizer.json"))
+            self.dim = int(meta["dim"])
+            self.max_tokens = int(meta["max_tokens"])
+        except Exception as exc:  # a damaged or partial export (missing file, bad JSON, a key)
+            raise ModelUnavailable(f"cannot load the ONNX embedder at {directory}: {type(exc).__name__}: {exc}; "
+                                   "run 'trialqa model install' again") from exc
+        self.id = model_id
+        self.path = directory
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self._tok = Tokenizer.from_str(self._counter.to_str())
+        self._tok.enable_truncation(self.max_tokens)
+        self._tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=str(meta["pad_token"]))
+        # ONNX Runtime's import and session start (0.5 s of CPU, mostly outside the GIL) run in
+        # a thread while the caller goes on loading the index; the first `embed` waits for it.
+        self._session = None
+        self._failure: BaseException | None = None
+        # Not a daemon: exiting while ONNX Runtime builds the session would abort the process.
+        self._loader = threading.Thread(target=self._load, args=(meta, threads), daemon=False, name="onnx-load")
+        self._loader.start()
+
+    def _load(self, meta: dict, threads: int | None) -> None:
+        try:
+            import onnxruntime as ort
+
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
             options.inter_op_num_threads = 1
@@ -79,25 +104,26 @@ class OnnxEmbedder:
             # steal the cores that llama.cpp and the other threads need.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
-            model = directory / "model.onnx"
-            if meta.get("ort") == ort.__version__ and (directory / OPTIMIZED).is_file():
-                model = directory / OPTIMIZED  # optimized at export: skips 0.1 s of graph rewriting
+            model = self.path / "model.onnx"
+            if meta.get("ort") == ort.__version__ and (self.path / OPTIMIZED).is_file():
+                model = self.path / OPTIMIZED  # optimized at export: skips 0.1 s of graph rewriting
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-            self._counter = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        except Exception as exc:  # a damaged or partial export
-            raise ModelUnavailable(f"cannot load the ONNX embedder at {directory}: {type(exc).__name__}: {exc}; "
-                                   "run 'trialqa model install' again") from exc
-        self.id = model_id
-        self.dim = int(meta["dim"])
-        self.max_tokens = int(meta["max_tokens"])
-        self.path = directory
-        self._counter.no_truncation()
-        self._counter.no_padding()
-        self._tok = Tokenizer.from_str(self._counter.to_str())
-        self._tok.enable_truncation(self.max_tokens)
-        self._tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=str(meta["pad_token"]))
-        self._inputs = {i.name for i in self._session.get_inputs()}
+            session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._inputs = {i.name for i in session.get_inputs()}
+            self._session = session
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread by `session`
+            self._failure = exc
+
+    @property
+    def session(self):  # type: ignore[no-untyped-def]
+        """The ONNX Runtime session, once the loader thread has made it."""
+        if self._session is None:
+            self._loader.join()
+            if self._session is None:
+                exc = self._failure
+                hint = "pip install onnxruntime (make setup)" if isinstance(exc, ImportError) else "run 'trialqa model install' again"
+                raise ModelUnavailable(f"cannot load the ONNX embedder at {self.path}: {type(exc).__name__}: {exc}; {hint}") from exc
+        return self._session
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including [CLS]/[SEP], never truncated."""
@@ -130,7 +156,8 @@ class OnnxEmbedder:
         feeds = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
                  "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
                  "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
-        return self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        session = self.session
+        return session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
 
 
 def load_onnx(model_dir: Path, home: Path, model_id: str) -> OnnxEmbedder | None:

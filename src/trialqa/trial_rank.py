@@ -29,6 +29,8 @@ import numpy as np
 from trialqa.store import sparse_tokens
 from trialqa.types import Trial
 
+#: A query of at most this many word pieces is its own key text (no second vector).
+_KEY_VECTOR_ABOVE = 48
 #: Longest condition phrase (in sparse tokens) looked up in a query.
 _MAX_PHRASE = 5
 _AGE = re.compile(
@@ -277,15 +279,14 @@ class TrialRanker:
 
     def _query_vector(self, query: str, key_text: str) -> np.ndarray:
         """The note's vector (its windows averaged when it is longer than the embedder's
-        window, as `embed_long`) plus `trial_key_vector_weight` x the key text's, normalised;
-        one embedder call for both."""
-        size = self.embedder.max_tokens - 8
-        parts = self.embedder.windows(query, size) if self.embedder.count_tokens(query) > size else [query]
-        vectors = self.embedder.embed(parts + ([key_text] if key_text else []))
-        note = vectors[: len(parts)].mean(axis=0)
-        note = note / (np.linalg.norm(note) or 1.0)
-        if key_text:
-            note = note + self.settings.retrieval.trial_key_vector_weight * vectors[-1]
+        window, as `embed_long`) plus `trial_key_vector_weight` x the key text's, normalised.
+        The short key text gets a call of its own: batched with a note it would be padded to
+        the note's length (measured: twice the embedding time)."""
+        from trialqa.embed import embed_long
+
+        note = embed_long(self.embedder, query)
+        if key_text and self.embedder.count_tokens(query) > _KEY_VECTOR_ABOVE:
+            note = note + self.settings.retrieval.trial_key_vector_weight * self.embedder.embed([key_text])[0]
         return (note / (np.linalg.norm(note) or 1.0)).astype(np.float32)
 
     def fuse(self, q: TrialQuery, scores: dict[str, np.ndarray], weights: dict[str, float] | None = None,

@@ -144,7 +144,7 @@ _SIMPLE: list[tuple[re.Pattern[str], str, list[str], str]] = [
 _ITYPE = re.compile(
     r"\b(behaviou?ral|device|biologics?|biological|procedures?|surgical|dietary\s+supplements?|supplements?|radiation|"
     r"genetic|drug)[\s-]+(?:interventions?|trials?|studies|study|treatments?|therap(?:y|ies))\b"
-    r"|\b(?:test|testing|tests|use|using|uses|involv\w+|with)\s+(?:a\s+|an\s+)?(behaviou?ral|device|biologicals?|biologics?|dietary\s+supplement|radiation|surgical|genetic)\s+(?:interventions?|treatments?|therapy)?", re.I)
+    r"|\b(?:test|testing|tests|use|using|uses|involv\w+|with)\s+(?:a\s+|an\s+)?(behaviou?ral|device|biologicals?|biologics?|dietary\s+supplement|radiation|surgical|genetic)\b(?:\s+(?:interventions?|treatments?|therapy))?", re.I)
 _ITYPES = {"biologicals": "Biological", "behavioral": "Behavioral", "behavioural": "Behavioral", "device": "Device", "biologic": "Biological",
            "biologics": "Biological", "biological": "Biological", "procedure": "Procedure", "procedures": "Procedure",
            "surgical": "Procedure", "dietary supplement": "Dietary Supplement", "dietary supplements": "Dietary Supplement",
@@ -169,8 +169,12 @@ _ACTIVE = re.compile(r"\bactive[- ](?:comparator|control(?:led)?)s?\b", re.I)
 
 def comparators(t: Text) -> None:
     for m in t.finditer(_PLACEBO):
-        t.take(m, Or(items=[Cond(field="arm_type", op="in", value=["Placebo Comparator"], label="placebo arm"),
-                            Cond(field="intervention", op="contains", value=[["placebo"]], label="placebo")]))
+        arm = Cond(field="arm_type", op="in", value=["Placebo Comparator"], label="placebo comparator arm")
+        if re.search(r"comparator|arm|group", m.group(0), re.I):  # the registry's arm type, named as such
+            t.take(m, arm)
+        else:  # "placebo-controlled", "against placebo": a placebo arm or a placebo intervention
+            t.take(m, Or(items=[arm.model_copy(update={"label": "placebo arm"}),
+                                Cond(field="intervention", op="contains", value=[["placebo"]], label="placebo")]))
     for m in t.finditer(_ACTIVE):
         t.take(m, Cond(field="arm_type", op="in", value=["Active Comparator"], label="active comparator arm"))
 

@@ -77,6 +77,7 @@ registered indexed database available open led work exist exists index please co
 counting well included include including stage anything anywhere let lets i'm i'd i've like proper
 combined looked going longest brother sister mother father wife husband son daughter friend partner
 mom dad family myself non kind sort type types anymore also either neither yet already tell
+add adding get got give gives result
 """.split())
 
 

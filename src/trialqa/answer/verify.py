@@ -17,9 +17,12 @@ A claim stands only when
 - a claim whose every quote states an aim or an outcome measure ("To evaluate the safety
   of ...") must itself speak of aims or measures: "the cells are safe" is not in it;
 - the embedder finds the claim near its quotes (cosine >= MIN_SIMILARITY), a second signal
-  against words scattered over the sources.
+  against words scattered over the sources; claims that state numbers (all of them checked
+  verbatim) skip it, as sentence embeddings read numbers poorly.
 
-A claim without content (a bare "Yes." or "No.") frames the others and stands with them.
+A claim that fails on the key the model wrote stands on another source of the prompt when
+that one alone passes every rule (the key is corrected). A claim without content (a bare
+"Yes." or "No.") frames the others and stands with them.
 `what_records_hold` words the abstention when nothing stands.
 """
 
@@ -102,6 +105,7 @@ class Check:
     reason: str = ""
     similarity: float | None = None
     framing: bool = False  # no content of its own: stands only beside a supported claim
+    recited: bool = False  # stands on another source than the one the model cited
 
 
 @dataclass
@@ -277,14 +281,13 @@ def verify(text: str, sources: Sequence[Sentence], question: str, trials: Mappin
         if not content_terms(claim.text) and not numbers_with_units(claim.text) and not NCT_RE.search(claim.text):
             checks.append(Check(claim, True, framing=True))
             continue
-        cited = [sources[k - 1] for k in keys]
-        tids = list(dict.fromkeys(s.trial_id for s in cited))
-        titles = [trials[t].title for t in tids if t in trials]
-        known = {trials[t].nct_id.upper() for t in tids if t in trials and trials[t].nct_id}
-        support = Support.of([s.text for s in cited] + titles)
-        check = check_claim(claim, support, question, known)
-        if check.supported and cited and all(_states_intent(s) for s in cited) and not AIM_CLAIM_RE.search(claim.text):
-            check = Check(claim, False, "its sources state what the trial sets out to do or measure, not a finding")
+        check = _check_with(claim, keys, sources, question, trials)
+        if not check.supported and keys:  # the model cited the wrong key: one source that states it all
+            for k in range(1, len(sources) + 1):
+                other = _check_with(claim, (k,), sources, question, trials)
+                if k not in keys and other.supported:
+                    check = Check(Claim(claim.text, _rekey(claim.raw, k), (k,)), True, recited=True)
+                    break
         checks.append(check)
     if embedder is not None:
         _similarity(checks, sources, embedder, min_similarity)
@@ -295,8 +298,30 @@ def verify(text: str, sources: Sequence[Sentence], question: str, trials: Mappin
     return checks
 
 
+def _check_with(claim: Claim, keys: tuple[int, ...], sources: Sequence[Sentence], question: str,
+                trials: Mapping[str, Trial]) -> Check:
+    claim = Claim(claim.text, claim.raw, keys)
+    cited = [sources[k - 1] for k in keys]
+    tids = list(dict.fromkeys(s.trial_id for s in cited))
+    titles = [trials[t].title for t in tids if t in trials]
+    known = {trials[t].nct_id.upper() for t in tids if t in trials and trials[t].nct_id}
+    check = check_claim(claim, Support.of([s.text for s in cited] + titles), question, known)
+    if check.supported and cited and all(_states_intent(s) for s in cited) and not AIM_CLAIM_RE.search(claim.text):
+        check = Check(claim, False, "its sources state what the trial sets out to do or measure, not a finding")
+    return check
+
+
+def _rekey(raw: str, key: int) -> str:
+    """The sentence with its keys replaced by one key."""
+    bare = BARE_KEY_RE.sub("", KEY_GROUP_RE.sub("", raw)).rstrip()
+    end = re.search(r"[.!?]$", bare)
+    return f"{bare[:-1].rstrip()} [S{key}]." if end else f"{bare} [S{key}]"
+
+
 def _similarity(checks: list[Check], sources: Sequence[Sentence], embedder, floor: float) -> None:
-    todo = [c for c in checks if c.supported and not c.framing]
+    # a number stated verbatim anchors a claim better than a sentence embedding, which reads
+    # "1.5x10E6/kg and 2.0x10E6/kg" or "AMH >1.2ng/mL" as far from its own source (0.24, 0.16)
+    todo = [c for c in checks if c.supported and not c.framing and not numbers_with_units(c.claim.text)]
     if not todo:
         return
     texts = [c.claim.text for c in todo] + [s.text for s in sources]

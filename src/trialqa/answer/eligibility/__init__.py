@@ -11,6 +11,7 @@
 """
 
 from trialqa.answer.eligibility.check import EligibilityResult, answer_eligibility
+from trialqa.answer.eligibility.match import MatchRow, match_note
 from trialqa.answer.eligibility.person import person_from_text
 
-__all__ = ["EligibilityResult", "answer_eligibility", "person_from_text"]
+__all__ = ["EligibilityResult", "MatchRow", "answer_eligibility", "match_note", "person_from_text"]

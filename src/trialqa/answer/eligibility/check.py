@@ -50,7 +50,8 @@ class EligibilityResult:
 
 
 def _find(trial: Trial, section: str, text: str) -> Sentence | None:
-    """The trial sentence (of `section`) that states `text` or a part of it."""
+    """The trial sentence (of `section`) that states `text`, or the one holding most of it
+    (a long line is cut into several quotable sentences)."""
     sents = [s for s in sentences(trial) if s.section == section]
     for s in sents:
         if s.text == text:
@@ -58,7 +59,13 @@ def _find(trial: Trial, section: str, text: str) -> Sentence | None:
     for s in sents:
         if s.text in text or text in s.text:
             return s
-    return None
+    for n in (60, 30, 15):
+        for s in sents:
+            if len(text) >= n and text[:n] in s.text:
+                return s
+    words = set(text.lower().split())
+    best = max(sents, key=lambda s: len(words & set(s.lower.split())), default=None)
+    return best if best is not None and words & set(best.lower.split()) else None
 
 
 def _field_sentence(trial: Trial, label: str) -> Sentence | None:

@@ -140,15 +140,16 @@ def evaluate(crit: Criterion, pv: PersonView, trial_concepts: frozenset[str] = f
             if words and _stem_match(fwords, words):
                 present, reason = True, fact
                 break
-    narrower = [c for c in named if any(c in ancestors(d) or d in ancestors(c) for d in pv.direct)]
+    narrower = [c for c in named if any(d in ancestors(c) for d in pv.direct)]  # "stroke" vs stated "heart disease"
     if present is None:
         if narrower:
-            return "unknown", f"needs more detail about {narrower[0] if narrower else next(iter(concepts))}"
+            return "unknown", f"needs more detail about {narrower[0]}"
         return "irrelevant", ""
     if present and p.qualified and not _qualified_fact(crit, pv, reason):
         return "unknown", f"{reason} stated, but not whether as the criterion qualifies it"
     if present and p.window_months is not None:
-        since = pv.ago_months.get(reason)
+        times = [m for d, m in pv.ago_months.items() if m is not None and (d == reason or reason in ancestors(d))]
+        since = min(times) if times else None
         if since is None and pv.person.note is None:
             return "unknown", f"when the {reason} happened (criterion: within {p.window_months:g} months)"
         if since is not None and since > p.window_months:
