@@ -57,8 +57,8 @@ demo: setup
 	@test -f indexes/seeds/manifest.json || $(TRIALQA) index seeds --out indexes/seeds
 	$(TRIALQA) ask "$(QUESTION)"
 
-test: setup
-	$(PY) -m pytest -q tests
+test: setup corpus-index
+	TRIALQA_CORPUS2000=$(CORPUS_INDEX) $(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory evals
 
 # The gold sets, each gated by evals/thresholds.toml: the seed index, then the 2,000 shared
@@ -67,9 +67,11 @@ evals: corpus-index
 	$(TRIALQA) eval evals/gold.jsonl
 	$(TRIALQA) eval evals/gold_corpus.jsonl --index $(CORPUS_INDEX)
 
-corpus-index:
+# Built once; rebuilt when it does not load (an older format, say).
+corpus-index: setup
 	@test -d $(SHARED)/corpus/ctgov-xml || { echo "no $(SHARED)/corpus/ctgov-xml: set TRIALQA_SHARED"; exit 1; }
-	$(TRIALQA) index $(SHARED)/corpus/ctgov-xml --out $(CORPUS_INDEX) -q
+	@$(PY) -c "from pathlib import Path; from trialqa.store import load_index; load_index(Path('$(CORPUS_INDEX)'))" 2>/dev/null \
+	  || $(TRIALQA) index $(SHARED)/corpus/ctgov-xml --out $(CORPUS_INDEX) -q
 
 unit: setup
 	$(PY) -m pytest -q tests -m "not integration and not browser"

@@ -430,7 +430,8 @@ def lay_terms(t: Text) -> list[tuple[str, tuple[str, ...]]]:
     """Lexicon phrases in what is left, consumed; the caller turns them into text filters."""
     found = lay_phrases(t.rest)
     for phrase, _ in found:
-        m = re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", t.rest, re.I)
+        pattern = re.escape(phrase).replace("'", "'?")
+        m = re.search(rf"(?<![\w-]){pattern}(?![\w-])", t.rest, re.I)
         if m:
             t.blank(m.start(), m.end())
     return found

@@ -213,6 +213,7 @@ LAY: dict[str, tuple[str, ...]] = {
     "water pill": ("diuretic", "furosemide", "hydrochlorothiazide", "spironolactone", "torsemide"),
     "blood thinners": ("anticoagulant", "warfarin", "heparin", "apixaban", "rivaroxaban", "dabigatran"),
     "blood thinner": ("anticoagulant", "warfarin", "heparin", "apixaban", "rivaroxaban", "dabigatran"),
+    "statin": ("statin", "atorvastatin", "simvastatin", "rosuvastatin", "pravastatin", "lovastatin", "fluvastatin"),
     "statins": ("statin", "atorvastatin", "simvastatin", "rosuvastatin", "pravastatin"),
     "painkillers": ("analgesic", "opioid", "acetaminophen", "ibuprofen"),
     "steroids": ("steroid", "corticosteroid", "prednisone", "dexamethasone", "methylprednisolone"),
@@ -270,19 +271,20 @@ CAPITALS_ONLY = frozenset({"all", "add", "ed", "ms", "pe", "af", "uc", "hf", "ra
 
 def lay_phrases(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Lexicon entries found in `text` as whole words, longest first, non-overlapping."""
-    bare = _PUNCT.sub(" ", text.lower())
+    bare = _PUNCT.sub(" ", text.lower()).replace("'s ", "s ").replace("'", "")
     low = f" {' '.join(_SPLIT.split(bare))} "
     found: list[tuple[str, tuple[str, ...]]] = []
     taken: list[tuple[int, int]] = []
     for phrase in sorted(LAY, key=lambda p: (-len(p), p)):
+        key = phrase.replace("'s", "s").replace("'", "")
         if phrase in CAPITALS_ONLY and not re.search(rf"\b{phrase.upper()}\b", text):
             continue
-        start = low.find(f" {phrase} ")
+        start = low.find(f" {key} ")
         while start >= 0:
-            span = (start + 1, start + 1 + len(phrase))
+            span = (start + 1, start + 1 + len(key))
             if not any(a < span[1] and span[0] < b for a, b in taken):
                 taken.append(span)
                 found.append((phrase, LAY[phrase]))
                 break
-            start = low.find(f" {phrase} ", start + 1)
+            start = low.find(f" {key} ", start + 1)
     return found

@@ -212,6 +212,7 @@ def fts_term(variant: str) -> str:
     toks = re.findall(r"[a-z0-9]+", variant.lower())
     if not toks:
         return '""'
+    last = f'"{toks[-1]}"' + ("*" if len(toks[-1]) > 4 else "")  # short words whole: "flu" is not "fluid"
     if len(toks) == 1:
-        return f'"{toks[0]}"*'
-    return "(" + " + ".join(f'"{t}"' for t in toks[:-1]) + f' + "{toks[-1]}"*)'
+        return last
+    return "(" + " + ".join(f'"{t}"' for t in toks[:-1]) + f" + {last})"

@@ -296,7 +296,7 @@ def _text_filters(t: detect.Text, vocab: Vocabulary, plan: Plan) -> list[Filter]
             plan.notes.append(f"read '{phrase}' as '{fixed}'")
         groups = [[_prefix(w)] for w in fixed.split()]
         in_cond, in_treat = _in_phrases(fixed, vocab.conditions), _in_phrases(fixed, vocab.interventions)
-        field = "condition" if in_cond and not in_treat else "intervention" if in_treat and not in_cond else "topic"
+        field = "condition" if in_cond else "intervention" if in_treat else "topic"
         _place(out, plan, Cond(field=field, op="contains", value=groups, label=f"{field}: {fixed}"), t.original, phrase, share_cut)
     return out
 
@@ -311,7 +311,9 @@ def _place(out: list[Filter], plan: Plan, cond: Cond, text: str, phrase: str, cu
 
 
 def _groups_for(phrase: str, variants: tuple[str, ...]) -> list[list[str]]:
-    return [list(dict.fromkeys([*variants, phrase]))]
+    """The registry's words for a lay phrase (the phrase itself only where the lexicon lists it:
+    "flu" must not match "fluid")."""
+    return [list(dict.fromkeys(variants))]
 
 
 def _is_condition(variants: tuple[str, ...], vocab: Vocabulary) -> bool:

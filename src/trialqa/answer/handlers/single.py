@@ -86,7 +86,8 @@ class SingleTrial:
                 yield from self.a._finish(self.a._abstain(why), t0, t_ret, notes, None)
                 return
             intent = field_intent(question)
-            if target and intent and self._identifies(self.a.index.trials[target], q):
+            named = plan.scope_reason == "named" and plan.intent in ("field", "section")
+            if target and intent and (named or self._identifies(self.a.index.trials[target], q)):
                 trial = self.a.index.trials[target]
                 claims = answer_field(trial, intent)
                 if claims:
@@ -110,7 +111,7 @@ class SingleTrial:
                         yield from self.a._finish(self.a._compose(claims, [target], bullets=True), t0, t_ret, notes, t_ret)
                         return
             sec = section_intent(question)
-            if target and sec and self._identifies(self.a.index.trials[target], q):
+            if target and sec and (named or self._identifies(self.a.index.trials[target], q)):
                 trial = self.a.index.trials[target]
                 claims = answer_section(trial, sec[0], sec[1], question)
                 if claims:
