@@ -512,7 +512,7 @@ def index_env(monkeypatch, tmp_path) -> Path:
     and TRIALQA_SEEDS points at the real seeds, as in a checkout."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRIALQA_SEEDS", str(SEEDS))
-    monkeypatch.setattr("trialqa.embed.load_embedder", lambda settings=None: HashingEmbedder())
+    monkeypatch.setattr("trialqa.embed.load_embedder", lambda settings=None, **_: HashingEmbedder())
     monkeypatch.setattr("trialqa.generate.load_generator",
                         lambda model=None, settings=None: ScriptedGenerator(echo_reply))
     return _build(tmp_path / "custom", PAGES)  # not the seeds: a silent rebuild would show

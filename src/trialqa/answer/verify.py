@@ -38,7 +38,7 @@ from trialqa.query import STOPWORDS, has_term, stem, term_variants, words
 from trialqa.types import Trial
 
 #: Cosine similarity (embedder) below which a claim is too far from its quotes to stand.
-MIN_SIMILARITY = 0.3
+MIN_SIMILARITY = 0.15
 #: Words that frame a claim about trial records without stating anything of their own.
 FRAMING = frozenset(
     """trial trials study studies studied record records registry indexed source sources
@@ -48,7 +48,8 @@ FRAMING = frozenset(
     designed conducted conducts involves involve involved yes no however therefore thus both either
     based section sections following follows called named titled specifically respectively
     information data answer question treat treats treated treating treatment treatments receive
-    receives received receiving given give gives giving undergo undergoes undergoing take takes""".split()
+    receives received receiving given give gives giving undergo undergoes undergoing take takes
+    go goes going went come comes came make makes made""".split()
 )
 #: A quote that states what a trial sets out to do or measures, not what it found ...
 AIM_RE = re.compile(
