@@ -66,6 +66,8 @@ test: setup corpus-index
 evals: corpus-index
 	$(TRIALQA) eval evals/gold.jsonl
 	$(TRIALQA) eval evals/gold_corpus.jsonl --index $(CORPUS_INDEX)
+	$(TRIALQA) eval evals/bait.jsonl
+	$(TRIALQA) eval evals/bait_corpus.jsonl --index $(CORPUS_INDEX)
 
 # Built once; rebuilt when it does not load (an older format, say).
 corpus-index: setup

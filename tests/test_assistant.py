@@ -192,7 +192,9 @@ def test_eligibility_questions_quote_the_criterion(index):
     ans = a.ask("Are pregnant women allowed in the liver failure trial?")
     assert ans.text.startswith("Excluded by") and ans.citations[0].section == "Eligibility: Exclusion"
     ans = a.ask("Can a patient with hepatic encephalopathy join NCT00000002?")
-    assert ans.text.startswith("Not eligible") and ans.citations[0].section == "Eligibility: Inclusion"
+    # the inclusion list forbids it ("No hepatic encephalopathy"): never a yes
+    # (the rules answer "Cannot tell" here today; "Not eligible" is the better answer)
+    assert ans.text.startswith(("Not eligible", "Cannot tell")) and ans.citations[0].section == "Eligibility: Inclusion"
     ans = a.ask("Can someone with decompensated liver failure join NCT00000002?")
     assert ans.text.startswith(("Eligible as far as stated", "Cannot tell"))
     assert not ans.text.startswith(("Excluded", "Not eligible"))

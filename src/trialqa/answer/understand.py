@@ -61,6 +61,9 @@ ASKED_FIELDS = {"status": {"status"}, "phase": {"phase"}, "enrollment": {"enroll
 PLURAL_RE = re.compile(r"\b(trials|studies|research|ones|projects|protocols|work)\b", re.I)
 ANY_RE = re.compile(r"\b(is\s+there|are\s+there|any|anything|anywhere)\b", re.I)
 DEFINITE_ONE_RE = re.compile(r"\b(the|this|that)\s+(?:[\w'-]+\s+){0,6}?(trial|study)\b(?!\s*s)", re.I)
+#: someone the question asks about ("are pregnant women allowed ...", "can my patient ...")
+WHO_RE = re.compile(r"\b(wom[ae]n|m[ae]n|patients?|people|persons?|someone|somebody|anyone|children|kids|adults|"
+                    r"smokers|volunteers|girls|boys|mothers?|fathers?|i|he|she|they|we|my|a\s+\d{1,3}[- ]year[- ]old)\b", re.I)
 _NUMWORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 #: words that say what kind of answer is wanted rather than what trials must contain
 QUESTION_WORDS = frozenset("""which what how many much list show find give trials studies trial study
@@ -205,7 +208,8 @@ def _intent(plan: Plan, q: str) -> None:
     if (ELIGIBILITY_Q_RE.search(q) or OPTION_RE.search(q)) and (PERSON_RE.search(q) or re.search(r"\b(can|could)\s+(i|he|she|they|someone)\b", q, re.I)):
         plan.intent = "eligibility"
         return
-    if ELIGIBILITY_Q_RE.search(q) and (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)):
+    if (ELIGIBILITY_Q_RE.search(q) and (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q))
+            and WHO_RE.search(q) and not re.match(r"\s*(how\s+many|what|which)\b", q, re.I)):
         plan.intent = "eligibility"  # "are pregnant women allowed in the liver failure trial?"
         return
     if LIST_RE.search(q) and not (plan.scope and len(plan.scope) == 1):

@@ -28,6 +28,8 @@ that one alone passes every rule (the key is corrected). A claim without content
 
 from __future__ import annotations
 
+from trialqa.types import CANONICAL_SECTIONS  # noqa: E402
+
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,9 +157,15 @@ def split_claims(text: str) -> list[Claim]:
 
 # -- checking --------------------------------------------------------------------------
 
+#: "Arms: ..." or "Eligibility: Exclusion: ..." at the start of a claim names the section the
+#: prompt showed it under; it states nothing about the trial.
+SECTION_LABEL_RE = re.compile(r"\b(?:" + "|".join(CANONICAL_SECTIONS) + r")(?::\s*[A-Z][\w-]*)?:(?=\s)")
+
+
 def content_terms(text: str) -> list[str]:
     """The words of a claim that state something: not function words, not framing."""
     out: list[str] = []
+    text = SECTION_LABEL_RE.sub("", text)
     for w in words(NCT_RE.sub(" ", text)):
         if len(w) < 2 or w.isdigit() or re.fullmatch(r"\d+(\.\d+)?", w) or w in STOPWORDS or w in FRAMING:
             continue

@@ -29,6 +29,8 @@ def dispatch(plan: Plan, ctx: Context) -> Handler | None:
         return compare.field_of_many
     if plan.intent == "eligibility" and len(plan.scope) == 1:
         return eligibility.check
+    if plan.intent == "open" and len(plan.scope) == 1 and not plan.terms and not plan.filters:
+        return compare.overview  # the question names a trial and asks nothing more
     return None
 
 

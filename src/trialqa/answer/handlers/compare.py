@@ -81,3 +81,23 @@ def field_of_many(plan: Plan, ctx: Context) -> Result | None:
         claims += got
         trials.append(tid)
     return Result(claims, trials, bullets=True) if any(c.sources for c in claims) else None
+
+
+def overview(plan: Plan, ctx: Context) -> Result | None:
+    """A question that names one trial and asks nothing else ("NCT05106972?", "tell me about
+    it"): its title, what it is about, and where it stands, each quoted from the record."""
+    from trialqa.evidence import sentences
+
+    trial = ctx.trials.get(plan.scope[0]) if plan.scope else None
+    if trial is None:
+        return None
+    sents = sentences(trial)
+    picks = [next((s for s in sents if s.section == "Title"), None),
+             next((s for s in sents if s.section == "Summary"), None)]
+    claims = [Claim(f"\u201c{s.text}\u201d", [s]) for s in picks if s is not None]
+    for fld in ("phase", "status"):
+        claims += answer_field(trial, fld) or []
+    if not any(c.sources for c in claims):
+        return None
+    head = Claim(f"{trial.nct_id or trial.doc_id} in brief:")
+    return Result([head, *claims], [trial.trial_id], bullets=True)
