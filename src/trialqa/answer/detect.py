@@ -170,7 +170,7 @@ _ACTIVE = re.compile(r"\bactive[- ](?:comparator|control(?:led)?)s?\b", re.I)
 def comparators(t: Text) -> None:
     for m in t.finditer(_PLACEBO):
         arm = Cond(field="arm_type", op="in", value=["Placebo Comparator"], label="placebo comparator arm")
-        if re.search(r"comparator|arm|group", m.group(0), re.I):  # the registry's arm type, named as such
+        if re.search(r"comparator", m.group(0), re.I):  # the registry's arm type, named as such
             t.take(m, arm)
         else:  # "placebo-controlled", "against placebo": a placebo arm or a placebo intervention
             t.take(m, Or(items=[arm.model_copy(update={"label": "placebo arm"}),

@@ -176,7 +176,7 @@ def _intent(plan: Plan, q: str) -> None:
         plan.intent, plan.field = "compare", _compared_field(q) or "enrollment"
         plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|lower|first|younger)\b", q, re.I) else "max"
         return
-    if SHARE_RE.search(q):
+    if SHARE_RE.search(q) and not plan.scope:
         plan.intent = "share"
         return
     if SUM_RE.search(q) and len(plan.scope) != 1:
@@ -226,7 +226,7 @@ def _intent(plan: Plan, q: str) -> None:
     if fld:
         plan.intent, plan.field = "field", fld
         return
-    if ELIGIBILITY_Q_RE.search(q):
+    if ELIGIBILITY_Q_RE.search(q) and WHO_RE.search(q) and not re.match(r"\s*(what|which|how)\b", q, re.I):
         plan.intent = "eligibility"
         return
     plan.intent = "open"
