@@ -72,18 +72,20 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("sponsor", re.compile(r"(?<![-\w])(lead )?sponsor(s|ed|ing)?\b|\bfund(ed|er|s|ing)\b|\bwho (runs|is running|conducts|pays)\b", re.I)),
     ("phase", re.compile(r"\bphase\b|\bwhat stage\b", re.I)),
     ("status", re.compile(r"\b(recruitment |overall )?status\b|\bstill recruiting\b|\bis (it|the trial|the study) (still )?(recruiting|open|active|completed)\b|\b(looking for|accepting|seeking|recruiting) (new )?(participants|patients|volunteers|subjects)\b|\bopen (for|to) (enrol|recruit)|\bstill (running|going|ongoing|open|active|underway)\b|\b(has|is) (it|the trial|the study) (finished|ended|over|done|completed)\b|\bhas it (finished|ended|completed)\b", re.I)),
-    ("sex", re.compile(r"\b(sex|sexes|gender|genders)\b|\b(men|women|males?|females?)\b.{0,30}\b(eligible|allowed|accepted|enrol|participate|join)", re.I)),
+    ("sex", re.compile(r"\btake (men|women|males|females)\b|\b(men|women|males|females),? (or|and) (women|men|males|females)\b|\bboth sexes\b|\bwhich sex(es)?\b|\b(male|female) participants\b|\b(sex|sexes|gender|genders)\b|\b(men|women|males?|females?)\b.{0,30}\b(eligible|allowed|accepted|enrol|participate|join)", re.I)),
     ("conditions", re.compile(r"\b(what|which) (conditions?|diseases?|illness|indications?)\b|\b(condition|disease)s? (is|are|does) .*\b(stud|treat|target)", re.I)),
     ("start_date", re.compile(r"\bwhen did\b.*\b(start|begin)|\bstart(ing)? date\b|\bwhen (does|will|did) .*\b(start|begin)\b|\bwhen was it started\b", re.I)),
     ("completion_date", re.compile(r"\bcompletion date\b|\bwhen (was|is|were) (it|the trial|the study|[\w-]+) (completed|finished|over)\b|\bwhen (does|will|did) .*\b(end|finish|complete)\b|\bexpected to (end|finish|complete)\b", re.I)),
+    ("site_count", re.compile(r"\bhow many (locations|sites|centers|centres|hospitals|facilities)\b|\bat how many (locations|sites|centers|centres|places)\b|\bnumber of (locations|sites|centers|centres)\b", re.I)),
+    ("collaborators", re.compile(r"\bcollaborat\w*\b|\bpartner (organi[sz]ations?|institutions?)\b", re.I)),
     ("locations", re.compile(r"\bwhere\b|\b(locations?|sites?)\b.{0,20}\b(of|for)\b|\bwhich (city|cities|country|countries|hospitals?|sites?|centers?|centres?)\b|\bin which (city|country)\b", re.I)),
-    ("interventions", re.compile(r"\b(what|which)\b.{0,25}\b(interventions?|drugs?|treatments?|vaccines?|therap(y|ies)|products?|devices?)\b.{0,40}\b(tested|studied|given|used|evaluated|compared|investigated|administered|received)\b|\bwhat (is|are) (being )?(tested|studied|evaluated|investigated|compared)\b|\bwhat (is|are) the interventions?\b", re.I)),
+    ("interventions", re.compile(r"\bwhat (kind|type|sort) of (intervention|treatment|therapy|drug|product)\b|\bwhat does (it|the trial|the study|[\w-]+ (trial|study)) test\b|\b(what|which)\b.{0,25}\b(interventions?|drugs?|treatments?|vaccines?|therap(y|ies)|products?|devices?)\b.{0,40}\b(tested|studied|given|used|evaluated|compared|investigated|administered|received)\b|\bwhat (is|are) (being )?(tested|studied|evaluated|investigated|compared)\b|\bwhat (is|are) the interventions?\b", re.I)),
     ("arms", re.compile(r"\b(what|which|how many|list|name|describe)\b.{0,30}\b(arms|groups|cohorts)\b|\b(arms|groups|cohorts) (are there|does it have)\b", re.I)),
-    ("allocation", re.compile(r"\brandomi[sz]ed\b|\ballocation\b", re.I)),
+    ("allocation", re.compile(r"\bassigned (at random|randomly)\b|\brandomly assigned\b|\bat random\b|\brandomi[sz]ed\b|\ballocation\b", re.I)),
     ("intervention_model", re.compile(r"\bintervention(al)? model\b|\b(parallel|crossover|cross-over|factorial) (assignment|design|group)", re.I)),
     ("primary_purpose", re.compile(r"\bprimary purpose\b", re.I)),
     ("masking", re.compile(r"\bmask(ing|ed)?\b|\bblind(ed|ing)?\b|\bopen[- ]label\b", re.I)),
-    ("study_type", re.compile(r"\bstudy type\b|\binterventional or observational\b|\bobservational\b", re.I)),
+    ("study_type", re.compile(r"\binterventional\b.{0,30}\bor\b.{0,20}\bobservational\b|\bobservational\b.{0,30}\bor\b.{0,20}\binterventional\b|\bstudy type\b|\binterventional or observational\b|\bobservational\b", re.I)),
     ("healthy_volunteers", re.compile(r"\bhealthy volunteers?\b", re.I)),
 ]
 
@@ -175,6 +177,14 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
                 kind = f" ({iv.type.lower()})" if iv.type else ""
                 claims.append(Claim(f"{who} tests {iv.name}{kind}.", [q]))
         return claims or None
+    if intent == "site_count" and f.locations:
+        first = f.locations[0]
+        q = quote_for(trial, [first.facility or first.city or ""], ["Locations"])
+        n = len(f.locations)
+        return [Claim(f"{who} lists {n} site{'s' if n != 1 else ''}.", [q])] if q else None
+    if intent == "collaborators" and f.collaborators:
+        q = quote_for(trial, [f.collaborators[0]], ["Sponsor"])
+        return [Claim(f"{who} lists as collaborator{'s' if len(f.collaborators) > 1 else ''}: {_join(f.collaborators)}.", [q])] if q else None
     if intent == "locations" and f.locations:
         claims = []
         for loc in f.locations[:5]:

@@ -15,7 +15,7 @@ from trialqa.answer.vocab import DEMONYMS, SPONSOR_ALIASES, Vocabulary
 
 NUM = r"(\d{1,3}(?:,\d{3})+|\d+)"
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "1": "1", "2": "2", "3": "3", "4": "4"}
-_NEG = re.compile(r"\b(not|no|without|excluding|except|non|never|n't|lack|lacking)\W+(?:\w+\W+){0,2}$", re.I)
+_NEG = re.compile(r"\b(not|no|without|excluding|except|non|never|n't|lack|lacking|outside)\W+(?:\w+\W+){0,2}$", re.I)
 _PEOPLE = r"(?:participants?|patients?|people|subjects?|volunteers?|persons?|individuals?|enrollees|women|men|children|adults)"
 
 
@@ -305,7 +305,18 @@ def _next(iso: str) -> str:
 _DECADE = re.compile(rf"\b({_START_W}|{_END_W})(?:\s+\w+)?\s+(?:in|during)\s+the\s+((?:19|20)\d)0'?s\b", re.I)
 
 
+_OR_LATER = re.compile(rf"\b({_START_W}|{_END_W})(?:\s+\w+)?\s+(?:in|from)\s+{_DATE}\s+or\s+(later|after|since|earlier|before|sooner)\b", re.I)
+
+
 def dates(t: Text) -> None:
+    for m in t.finditer(_OR_LATER):
+        fld = "start_date" if re.match(_START_W, m.group(1), re.I) else "completion_date"
+        a = _iso(m.group(2))
+        name = "start" if fld == "start_date" else "completion"
+        later = m.group(3).lower() in ("later", "after", "since")
+        cond = (Cond(field=fld, op="ge", value=a, label=f"{name} in or after {a}") if later
+                else Cond(field=fld, op="lt", value=_next(a), label=f"{name} in or before {a}"))
+        t.take(m, cond, negatable=False)
     for m in t.finditer(_DECADE):
         fld = "start_date" if re.match(_START_W, m.group(1), re.I) else "completion_date"
         lo = f"{m.group(2)}0"
@@ -368,11 +379,12 @@ def places(t: Text, vocab: Vocabulary) -> None:
         names = list(dict.fromkeys(c for c, _ in countries))
         between = t.original[min(m.start() for _, m in countries):max(m.end() for _, m in countries)]
         first = min(m.start() for _, m in countries)
-        if len(names) > 1 and re.search(r"\band\b|\bboth\b", between, re.I):
-            for n in names:
-                t.add(Cond(field="country", op="in", value=[n], label=f"country: {n}"), first)
-        else:
-            t.add(Cond(field="country", op="in", value=names, label="country: " + " or ".join(names)), first)
+        conds: list[Filter] = ([Cond(field="country", op="in", value=[n], label=f"country: {n}") for n in names]
+                               if len(names) > 1 and re.search(r"\band\b|\bboth\b", between, re.I)
+                               else [Cond(field="country", op="in", value=names, label="country: " + " or ".join(names))])
+        negated = bool(_NEG.search(t.original[:first][-40:]))
+        for cond in conds:  # "sites outside the United States"
+            t.add(Not(item=cond) if negated else cond, first)
     for phrase, m in _phrase_iter(t, vocab.cities, 4):
         word = t.original[m.start():m.end()]
         before = t.original[max(0, m.start() - 12):m.start()].lower()

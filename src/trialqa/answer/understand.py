@@ -45,8 +45,8 @@ ORDINAL_RE = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|sixth|se
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
              "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "6th": 5, "7th": 6,
              "8th": 7, "9th": 8, "10th": 9, "last": -1}
-SET_REF_RE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|the\s+above|that\s+list)\b|\b(?:those|these)\s+(?:trials|studies|ones)\b|^\s*which\s+ones\b|\bof\s+the\s+(?:trials|studies)\s+(?:above|listed|you\s+(?:listed|mentioned|named))\b", re.I)
-PRONOUN_RE = re.compile(r"\b(it|its|it's|this|that|the\s+same|they|them|their|theirs|the\s+trial|the\s+study|this\s+trial|that\s+trial|this\s+study|that\s+study)\b", re.I)
+SET_REF_RE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|the\s+above|that\s+list)\b|\bthe\s+ones\b|\b(?:those|these)\s+(?:trials|studies|ones)\b|^\s*which\s+ones\b|\bof\s+the\s+(?:trials|studies)\s+(?:above|listed|you\s+(?:listed|mentioned|named))\b", re.I)
+PRONOUN_RE = re.compile(r"\b(it|its|it's|the\s+same|they|them|their|theirs|the\s+trial|the\s+study|this\s+trial|that\s+trial|this\s+study|that\s+study)\b", re.I)
 CONTINUE_RE = re.compile(r"^\s*(and|also|what\s+about|how\s+about|what\s+of|same\s+for|only|just|now)\b", re.I)
 PERSON_RE = re.compile(r"\b(my\s+(patient|mother|father|wife|husband|son|daughter|child|friend|sister|brother|mom|dad|partner)|i\s+am|i'm|someone|somebody|a\s+(patient|person|man|woman|boy|girl|child|\d{1,3}[- ]year[- ]old)|an?\s+\d{1,3}[- ]year[- ]old|person\s+who|patient\s+(who|with|on))\b", re.I)
 OPTION_RE = re.compile(r"\b(an\s+option|a\s+candidate|a\s+fit|suitable|right\s+for|open\s+to\s+(him|her|them|me|someone))\b", re.I)
@@ -61,6 +61,17 @@ ASKED_FIELDS = {"status": {"status"}, "phase": {"phase"}, "enrollment": {"enroll
 PLURAL_RE = re.compile(r"\b(trials|studies|research|ones|projects|protocols|work)\b", re.I)
 ANY_RE = re.compile(r"\b(is\s+there|are\s+there|any|anything|anywhere)\b", re.I)
 DEFINITE_ONE_RE = re.compile(r"\b(the|this|that)\s+(?:[\w'-]+\s+){0,6}?(trial|study)\b(?!\s*s)", re.I)
+#: facts about a particular person: an age, a relative, the asker, a described patient
+PERSON_FACTS_RE = re.compile(
+    r"\b\d{1,3}[- ](?:years?|months?|yrs?)[- ]old\b|\baged?\s+\d{1,3}\b|\b(?:is|am|i'm|turned|just\s+turned)\s+\d{1,3}\b"
+    r"|\bmy\s+(?:patient|mother|father|wife|husband|son|daughter|child|kid|friend|sister|brother|mom|dad|partner|grand\w+)\b"
+    r"|\bi'?m\b|\bi\s+am\b|\bi\s+have\b|\ba\s+(?:man|woman|guy|boy|girl|baby|child|patient|person)\b"
+    r"|\b(?:healthy|pregnant|breastfeeding)\s+\d|\b(?:he|she)\s+(?:has|is|had|was)\b|\bsomeone\s+(?:who|with)\b", re.I)
+#: asking whether someone may take part
+ASK_JOIN_RE = re.compile(
+    r"\b(join|participate|take\s+part|enrol+|enter|be\s+enrolled|be\s+included|eligible|eligibility|allowed|accept\w*|"
+    r"qualify|sign\s+up|admit\w*|an\s+option|a\s+candidate|too\s+(?:old|young)|old\s+enough|young\s+enough|volunteer|"
+    r"take\s+(?:him|her|them|me|women|men|someone)|take\s+\w+\?|meet|allows?|open\s+to|a\s+fit|suitable|right\s+for)\b", re.I)
 #: someone the question asks about ("are pregnant women allowed ...", "can my patient ...")
 WHO_RE = re.compile(r"\b(wom[ae]n|m[ae]n|patients?|people|persons?|someone|somebody|anyone|children|kids|adults|"
                     r"smokers|volunteers|girls|boys|mothers?|fathers?|i|he|she|they|we|my|a\s+\d{1,3}[- ]year[- ]old)\b", re.I)
@@ -176,6 +187,9 @@ def _intent(plan: Plan, q: str) -> None:
         plan.intent, plan.field = "compare", _compared_field(q) or "enrollment"
         plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|lower|first|younger)\b", q, re.I) else "max"
         return
+    if (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)) and PERSON_FACTS_RE.search(q) and ASK_JOIN_RE.search(q):
+        plan.intent = "eligibility"  # "my father is 71 - is he too old for NCT...?"
+        return
     if SHARE_RE.search(q) and not plan.scope:
         plan.intent = "share"
         return
@@ -189,7 +203,7 @@ def _intent(plan: Plan, q: str) -> None:
             plan.group_by = GROUP_FIELDS[" ".join(group.group(1).lower().split()).rstrip("s") if group.group(1).lower() not in GROUP_FIELDS else " ".join(group.group(1).lower().split())]  # type: ignore[assignment]
         return
     ext = EXTREME_RE.search(q)
-    if ext and not plan.scope and re.search(r"\b(trials?|studies|study|ones?)\b", q, re.I):
+    if ext and not plan.scope and re.search(r"\b(trials?|studies|study|ones?|of\s+(?:them|those|these))\b", q, re.I):
         word = ext.group(1).lower()
         plan.intent = "extreme"
         if re.search(r"sites|locations|centers|centres|facilities|hospitals", word):

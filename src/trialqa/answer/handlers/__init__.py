@@ -29,10 +29,22 @@ def dispatch(plan: Plan, ctx: Context) -> Handler | None:
         return compare.field_of_many
     if plan.intent == "eligibility" and len(plan.scope) == 1:
         return eligibility.check
-    if plan.intent == "open" and len(plan.scope) == 1 and not plan.terms and not plan.filters:
+    if plan.intent == "open" and len(plan.scope) == 1 and not plan.terms and not plan.filters and _only_names(plan):
         return compare.overview  # the question names a trial and asks nothing more
     return None
 
+
+def _only_names(plan: Plan) -> bool:
+    """The question is the trial's name and little else ("NCT05106972?", "tell me about it")."""
+    import re
+
+    rest = re.sub(r"\bNCT\s?\d+\b", " ", plan.question, flags=re.I)
+    words = re.findall(r"[a-z']+", rest.lower())
+    return len([w for w in words if w not in _ABOUT]) == 0
+
+
+_ABOUT = frozenset("""tell me about what is the this that trial study describe summary summarise summarize
+overview info information explain on please give an a of it its""".split())
 
 #: up to this many trials, a list question with only topic words is checked sentence by
 #: sentence over every trial (the evidence path); above it, trial-level full text decides.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from trialqa.answer.plan import Person, Plan
 from trialqa.answer.result import Context, Result
-from trialqa.fields_qa import Claim
+from trialqa.fields_qa import Claim, answer_field
 
 
 def check(plan: Plan, ctx: Context) -> Result | None:
@@ -21,4 +21,9 @@ def check(plan: Plan, ctx: Context) -> Result | None:
     result = answer_eligibility(trial, person)
     claims = [Claim(result.text, list(result.deciding[:1]))]
     claims += [Claim(f"\u201c{s.text}\u201d", [s]) for s in result.deciding[1:4]]
+    # the structured limits behind the facts the person gave, each from the record
+    for given, fld in ((person.age is not None, "ages"), (person.sex is not None, "sex"),
+                       (person.healthy is not None, "healthy_volunteers")):
+        if given:
+            claims += answer_field(trial, fld) or []
     return Result(claims, [trial.trial_id], bullets=len(claims) > 1)
