@@ -68,7 +68,7 @@ FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("max_age", re.compile(r"\b(upper|maximum|max|oldest|highest|top)\b[\w\s-]{0,20}\bage\b|\bage\b[\w\s-]{0,15}\b(upper|maximum|max|cut-?off|ceiling)\b|\bhow old can\b|\boldest\b", re.I)),
     ("min_age", re.compile(r"\b(lower|minimum|min|youngest|lowest)\b[\w\s-]{0,20}\bage\b|\bage\b[\w\s-]{0,15}\b(lower|minimum|min)\b|\bhow young\b|\byoungest\b", re.I)),
     ("ages", re.compile(r"\bage (range|limits?|requirements?|criteria|eligibility)\b|\bhow old\b|\bwhat ages?\b|\bwhich ages\b|\bages?\b.*\b(eligible|accepted|allowed|enrol)", re.I)),
-    ("enrollment", re.compile(r"\bhow many (participants|patients|subjects|people|volunteers|women|men|individuals)\b|\benrol+(ment|s|ed|ing)?\b|\bsample size\b|\btarget recruitment\b|\bhow (big|large) is\b", re.I)),
+    ("enrollment", re.compile(r"\bhow many (participants|patients|subjects|people|volunteers|women|men|individuals)\b(?!\s+(?:have\s+|had\s+)?(?:died|were\s+killed|passed\s+away|survived|recovered|responded|improved|withdrew|dropped|experienced|suffered|developed|had\s+side|got\s+(?:better|worse)))|\benrol+(ment|s|ed|ing)?\b|\bsample size\b|\btarget recruitment\b|\bhow (big|large) is\b", re.I)),
     ("sponsor", re.compile(r"(?<![-\w])(lead )?sponsor(s|ed|ing)?\b|\bfund(ed|er|s|ing)\b|\bwho (runs|is running|conducts|pays)\b", re.I)),
     ("phase", re.compile(r"\bphase\b|\bwhat stage\b", re.I)),
     ("status", re.compile(r"\b(recruitment |overall )?status\b|\bstill recruiting\b|\bis (it|the trial|the study) (still )?(recruiting|open|active|completed)\b|\b(looking for|accepting|seeking|recruiting) (new )?(participants|patients|volunteers|subjects)\b|\bopen (for|to) (enrol|recruit)|\bstill (running|going|ongoing|open|active|underway)\b|\b(has|is) (it|the trial|the study) (finished|ended|over|done|completed)\b|\bhas it (finished|ended|completed)\b", re.I)),
@@ -223,6 +223,7 @@ ELIGIBILITY_Q_RE = re.compile(
     r"eligible|allowed|accepted|qualify|sign up|admitted)\b", re.I)
 #: A question about what a trial found, as opposed to what it measures or plans.
 RESULTS_Q_RE = re.compile(
+    r"\bhow\s+many\b.{0,40}\b(died|deaths?|survived|recovered|responded|improved|dropped\s+out|withdrew|were\s+cured)\b|"
     r"\b(results?|findings?)\b.{0,60}\b(report|reported|post|posted|publish|published|show|showed|shown|found|so far)\b"
     r"|\b(what|which|any|are there|were there|have there been)\b.{0,20}\b(results|findings)\b"
     r"|\bwhat did (it|they|the (trial|study)|[\w-]+ (trial|study))\b.{0,40}\b(find|show|conclude)\b"

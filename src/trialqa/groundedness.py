@@ -40,7 +40,9 @@ GENERAL = frozenset(
     subjects such than that their them then there therefore these they this those though through
     thus trial trials under upon used uses using various very well were what when where whether
     which while whom whose will with within without would your yes participant participants
-    patient patients""".split()
+    patient patients plans plan planned enroll enrolls enrolled accepts accept accepted aged
+    lead sponsor sponsors recruitment status phase tests test conducted lists site sites title
+    gives brief""".split()
 )
 
 
