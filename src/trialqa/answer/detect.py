@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from trialqa.answer.lexicon import LAY, lay_phrases
+from trialqa.answer.lexicon import lay_phrases
 from trialqa.answer.plan import Cond, Filter, Not, Or
 from trialqa.answer.vocab import DEMONYMS, SPONSOR_ALIASES, Vocabulary
 
@@ -447,7 +447,3 @@ def lay_terms(t: Text) -> list[tuple[str, tuple[str, ...]]]:
         if m:
             t.blank(m.start(), m.end())
     return found
-
-
-def is_lay(word: str) -> bool:
-    return word.lower() in LAY

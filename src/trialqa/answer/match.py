@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from trialqa.answer.db import TrialDB, age_years
-from trialqa.answer.plan import And, Cond, Filter, Not, Or
+from trialqa.answer.plan import And, Cond, Filter, Or
 from trialqa.answer.sql import select_ids
 from trialqa.evidence import Sentence, sentences
 from trialqa.fields_qa import quote_for
@@ -147,9 +147,3 @@ def _label_value(c: Cond) -> str:
 
 def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
-
-
-def negated_labels(filters: list[Filter]) -> list[str]:
-    from trialqa.answer.plan import filter_label
-
-    return [filter_label(f) for f in filters if isinstance(f, Not)]

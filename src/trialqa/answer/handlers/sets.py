@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from trialqa.answer.db import iso_date
-from trialqa.answer.match import TEXT_FIELDS, conditions, explain, matching, reason
+from trialqa.answer.match import TEXT_FIELDS, explain, matching, reason
 from trialqa.answer.plan import Cond, Plan, Row, Table, filter_label
 from trialqa.answer.result import Context, Result
 from trialqa.fields_qa import Claim
@@ -196,7 +196,3 @@ def group_counts(trials: list[Trial], fld: str) -> dict[str, int]:
     for t in trials:
         c.update(group_values(t, fld))
     return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def matched_conditions(plan: Plan) -> list[Cond]:
-    return conditions(plan.filters)
