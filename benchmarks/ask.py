@@ -46,6 +46,7 @@ class RecordingGenerator:
                 yield piece
         finally:
             call_["completion_tokens"] = self.inner.count_tokens("".join(pieces))
+            call_.update({f"decode_{k}": v for k, v in (getattr(self.inner, "last_decode", None) or {}).items()})
 
 
 def make_assistant(cfg: Config, corpus: str = "seeds") -> tuple[Any, RecordingGenerator, Result]:
@@ -86,7 +87,21 @@ def ask_sample(assistant: Any, recorder: RecordingGenerator, question: str, hist
         "total_s": t.total_s, "llm_calls": len(calls),
         "prompt_tokens": sum(c["prompt_tokens"] for c in calls),
         "completion_tokens": sum(c["completion_tokens"] for c in calls),
+        **{key: sum(c.get(key, 0) for c in calls) for key in DECODE_KEYS},
     }
+
+
+#: Counts from the generator's greedy decoder (prompt lookup), summed over an answer's calls.
+DECODE_KEYS = ("decode_steps", "decode_tokens", "decode_drafted", "decode_accepted")
+
+
+def _lookup_figures(llm: list[Result]) -> Result:
+    """Prompt-lookup decoding: tokens per model step, and the share of draft tokens kept."""
+    steps, tokens, drafted, kept = (sum(s.get(k, 0) for s in llm) for k in DECODE_KEYS)
+    if not steps:
+        return {"status": "off", "reason": "no greedy lookup decode ran (lookup_draft 0, a server, or sampling)"}
+    return {"tokens_per_step": round(tokens / steps, 2), "draft_kept": round(kept / drafted, 3) if drafted else None,
+            "steps": steps, "tokens": tokens}
 
 
 def _ask_case(assistant: Any, recorder: RecordingGenerator, prompts: list[str]) -> tuple[Any, list[Result]]:
@@ -161,6 +176,7 @@ def ask_warm(cfg: Config) -> Result:
                           "counted": "generator.count_tokens over each message sent (chat template excluded)"},
         "completion_tokens": _token_figures([s["completion_tokens"] for s in llm]),
         "breakdown_llm_mean_s": _breakdown(llm),
+        "lookup_decoding": _lookup_figures(llm),
         "eval": {k: getattr(report, k) for k in ("answer_accuracy", "citation_precision",
                                                  "hallucinated_citations", "abstention_accuracy")},
         "profile": profiled, "samples": samples,

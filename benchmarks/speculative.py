@@ -1,23 +1,22 @@
-"""Phase `speculative`: prompt-lookup speculative decoding (llama-cpp-python's
-`LlamaPromptLookupDecoding`) against plain decoding, on the prompts trialqa sends the model for
-the gold seed questions. Each decoder runs in a process of its own (its own peak RSS), at
-temperature 0, over the same prompts; the figures are generation tokens/s, first token,
-total, peak RSS, and how many answers came out identical.
+"""Phase `speculative`: trialqa's prompt-lookup decoding (`trialqa.lookup`, setting
+`llm.lookup_draft`) against one token at a time (`lookup_draft` 0), both through
+`LlamaGenerator.stream`, on the prompts trialqa sends the model for the gold seed questions.
+Each runs in a process of its own (its own peak RSS), at temperature 0, over the same
+prompts; the figures are generation tokens/s, tokens per decode step, first token, total,
+peak RSS, and how many answers came out identical (greedy either way, so all should).
 
-Not in the default phases: run it with `--only speculative` on an idle machine. It is not
-used by trialqa (see README, Performance): llama-cpp-python turns on `logits_all` with a
-draft model, which keeps a row of 151,936 logits per evaluated token.
+Not in the default phases: run it with `--only speculative` on an idle machine. The `ask`
+phase reports tokens per step of the default setting on every run.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 from benchmarks.common import Config, Result, Skipped, call, embedder_for, ensure_index, log, peak_rss_mib, settings_for
 
-PRED_TOKENS = 10
+PRED_TOKENS = 8
 
 
 def model_prompts(cfg: Config, limit: int) -> list[list[dict[str, str]]]:
@@ -41,31 +40,27 @@ def model_prompts(cfg: Config, limit: int) -> list[list[dict[str, str]]]:
     return out
 
 
-def decode(cfg: Config, prompts: list[list[dict[str, str]]], draft: bool) -> Result:
-    from llama_cpp import Llama
-    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
+def decode(cfg: Config, prompts: list[list[dict[str, str]]], draft: int) -> Result:
+    """The product's generator (`LlamaGenerator.stream`, greedy) with `lookup_draft = draft`."""
+    from trialqa.generate import LlamaGenerator
     from trialqa.models import resolve_gguf
 
     settings = settings_for()
-    llm = Llama(model_path=str(resolve_gguf(None, settings)), n_ctx=settings.llm.n_ctx,
-                n_threads=settings.llm.n_threads or os.cpu_count(), n_batch=settings.llm.n_batch, seed=0,
-                verbose=False, draft_model=LlamaPromptLookupDecoding(num_pred_tokens=PRED_TOKENS) if draft else None)
+    settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"lookup_draft": draft})})
+    gen = LlamaGenerator(resolve_gguf(None, settings), settings)
     rows = []
     for messages in prompts:
-        llm.reset()
+        gen._llm.reset()
         t0, first, text = time.perf_counter(), None, ""
-        for part in llm.create_chat_completion(messages=messages, max_tokens=settings.llm.max_tokens, temperature=0.0,
-                                               stream=True, stop=["\nQuestion:", "\n\n\n"]):
-            piece = part["choices"][0].get("delta", {}).get("content")
-            if piece:
-                first = first if first is not None else time.perf_counter() - t0
-                text += piece
+        for piece in gen.stream(messages, max_tokens=settings.llm.max_tokens, stop=["\nQuestion:", "\n\n\n"]):
+            first = first if first is not None else time.perf_counter() - t0
+            text += piece
         total = time.perf_counter() - t0
-        rows.append({"first_token_s": first or total, "total_s": total, "text": text,
-                     "tokens": len(llm.tokenize(text.encode(), add_bos=False))})
+        rows.append({"first_token_s": first or total, "total_s": total, "text": text, **gen.last_decode})
     gen_s = sum(r["total_s"] - r["first_token_s"] for r in rows)
-    return {"generated_tokens_per_s": round(sum(r["tokens"] for r in rows) / gen_s, 2) if gen_s else None,
+    tokens, steps = sum(r.get("tokens", 0) for r in rows), sum(r.get("steps", 0) for r in rows)
+    return {"generated_tokens_per_s": round(tokens / gen_s, 2) if gen_s else None,
+            "tokens_per_step": round(tokens / steps, 2) if steps else None,
             "first_token_p50_s": round(statistics.median(r["first_token_s"] for r in rows), 3),
             "total_p50_s": round(statistics.median(r["total_s"] for r in rows), 3),
             "texts": [r["text"] for r in rows], "peak_rss_mib": peak_rss_mib()}
@@ -83,8 +78,8 @@ def phase(cfg: Config) -> Result:
         return got
     prompts = got["prompts"]
     log(f"speculative: {len(prompts)} prompts, plain then prompt lookup")
-    plain = call(cfg, decode, prompts, False)
-    lookup = call(cfg, decode, prompts, True)
+    plain = call(cfg, decode, prompts, 0)
+    lookup = call(cfg, decode, prompts, PRED_TOKENS)
     if plain.get("status") or lookup.get("status"):
         return {"plain": plain, "prompt_lookup": lookup}
     same = sum(a == b for a, b in zip(plain.pop("texts"), lookup.pop("texts"), strict=True))

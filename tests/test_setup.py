@@ -27,7 +27,7 @@ def test_help_lists_every_command():
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_help_text(name):
-    cmd = cli.commands[name]
+    cmd = cli.get_command(None, name)  # commands load lazily
     assert cmd.help and "not written" not in cmd.help.lower()
     result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0, result.output
@@ -42,6 +42,16 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"heavy modules imported by `import trialqa`: {out.stdout}"
+
+
+def test_ask_loads_only_its_own_command():
+    """`trialqa ask` does not import the parsers, the eval harness or the chat UI."""
+    code = (
+        "import sys, trialqa.cli as c; c.cli.get_command(None, 'ask'); "
+        "print(','.join(m for m in ('trialqa.parse', 'trialqa.evals', 'trialqa.ui', 'rich', 'lxml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"loaded for `trialqa ask`: {out.stdout}"
 
 
 def test_assembly_verifies_checksum(tmp_path: Path):

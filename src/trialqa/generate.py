@@ -87,6 +87,11 @@ class LlamaGenerator:
         self._context = [settings.llm.n_ctx, settings.llm.n_batch, settings.llm.repack, settings.llm.flash_attn]
         self.n_ctx = int(self._llm.n_ctx())
         self._temperature = settings.llm.temperature
+        self._lookup_draft = settings.llm.lookup_draft
+        self._formatter: object | None = None
+        #: Counts of the last greedy decode (`lookup.decode_greedy`): prompt tokens evaluated,
+        #: steps, tokens, draft tokens proposed and accepted. Read by the bench.
+        self.last_decode: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
@@ -177,6 +182,9 @@ class LlamaGenerator:
                stop: list[str] | None = None) -> Iterator[str]:
         from llama_cpp import LlamaGrammar
 
+        if not grammar and self._temperature == 0 and self._llm.chat_format == "chat_template.default":
+            yield from self._stream_greedy(messages, max_tokens=max_tokens, stop=stop)
+            return
         kwargs = {}
         if grammar:
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
@@ -191,6 +199,38 @@ class LlamaGenerator:
                         yield delta
             except ValueError as exc:  # e.g. prompt longer than the context window
                 raise GenerationError(f"generation failed: {exc}") from exc
+
+
+    def _stream_greedy(self, messages: Messages, *, max_tokens: int, stop: list[str] | None) -> Iterator[str]:
+        """Temperature 0 through `lookup.decode_greedy`: the chat template applied as
+        `create_chat_completion` applies it, then greedy decoding with prompt-lookup drafts."""
+        from trialqa.lookup import decode_greedy
+
+        result = self._chat_formatter()(messages=messages)
+        prompt = self._llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        stops = [*(stop or []), *([result.stop] if isinstance(result.stop, str) else result.stop or [])]
+        with self.lock:
+            try:
+                self.last_decode = {}
+                yield from decode_greedy(self._llm, prompt, max_tokens=max_tokens, stops=stops,
+                                         max_draft=self._lookup_draft, stats=self.last_decode)
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise GenerationError(f"generation failed: {exc}") from exc
+
+    def _chat_formatter(self):  # type: ignore[no-untyped-def]
+        """The GGUF's own chat template, built as llama-cpp-python builds its default handler."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self._llm
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelUnavailable(f"{self.name} has no chat template in its metadata")
+            eos, bos = llm.token_eos(), llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llm._model.token_get_text(bos) if bos != -1 else "", stop_token_ids=[eos])
+        return self._formatter
 
 
 _DEFAULTS_LOCK = threading.Lock()

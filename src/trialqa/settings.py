@@ -98,6 +98,10 @@ class LLMSettings(_Group):
     max_tokens: int = Field(160, description="answer length cap in tokens")
     temperature: float = Field(0.0, description="sampling temperature (0 = greedy)")
     seed: int = Field(0, description="sampling seed")
+    lookup_draft: int = Field(
+        8, ge=0, description="prompt-lookup decoding at temperature 0: most draft tokens copied from the prompt and "
+        "checked in one batch (0 = one token at a time); the output is the same greedy text",
+    )
     evidence_tokens: int = Field(
         220, ge=32, description="prompt tokens for evidence sentences (each costs time before the first token)"
     )
