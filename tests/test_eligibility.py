@@ -317,3 +317,93 @@ def test_invariants_over_real_records(shared_dir: Path) -> None:
             if any(c.criterion.kind == "exclusion" and c.status == "met" for c in r.checks):
                 assert r.verdict == "excluded"
     assert {"excluded", "not_eligible", "eligible"} <= seen
+
+
+# ------------------------------------------------------------------ note reading and parsing details
+
+
+def test_note_negation_family_and_plans() -> None:
+    note = ("A 57-year-old man with Parkinson's disease. He doesn't have any signs of dementia and doesn't smoke. "
+            "His wife was recently diagnosed with colon cancer. He is a candidate for surgery prior to "
+            "chemotherapy. He was diagnosed with hypertension 10 years ago. ") * 2
+    p = person_from_text(note)
+    assert p.age == 57 and "dementia" not in p.facts and "smoking" not in p.facts and "no dementia" in p.facts
+    assert "cancer" not in p.facts
+    assert "chemotherapy" not in p.facts and "no chemotherapy" not in p.facts  # planned: neither had nor denied
+    assert view(p).ago_months["hypertension"] == 120
+
+
+@pytest.mark.parametrize(("text", "age"), [
+    ("74M hx of CAD. He recalls a possible stroke 10-15 years ago.", 74),
+    ("My father is 71. Is he too old for NCT00000106?", 71),
+    ("I'm 29 and five months pregnant.", 29),
+    ("A man with a 20 years history of smoking", None),
+])
+def test_age_is_the_persons_not_a_duration(text: str, age: float | None) -> None:
+    assert person_from_text(text).age == age
+
+
+def test_question_about_a_relative_gives_the_relative_the_facts() -> None:
+    assert "diabetes" in person_from_text("My 68-year-old mother has knee arthritis and diabetes - can she join?").facts
+
+
+@pytest.mark.parametrize(("text", "kind", "context", "generic"), [
+    ("Prior chemotherapy allowed", "inclusion", "", True),
+    ("Cause is attributed to myeloma", "inclusion", "Renal failure, even on dialysis, eligible provided:", True),
+    ("Karnofsky 80-100%", "inclusion", "Age 65-70 years:", True),
+    ("Prior chemotherapy not allowed", "inclusion", "", False),
+])
+def test_allowances_and_subgroup_items_rule_nobody_out(text: str, kind: str, context: str, generic: bool) -> None:
+    assert parse_criterion(text, kind, context).generic is generic  # type: ignore[arg-type]
+
+
+def test_at_least_since_is_a_time_window_on_a_forbidden_treatment() -> None:
+    parsed = parse_criterion("At least 4 weeks since prior chemotherapy", "inclusion")
+    assert (parsed.polarity, parsed.concepts, parsed.window_months) == ("forbid", ["chemotherapy"], 0.933)
+
+
+def test_stages() -> None:
+    from trialqa.answer.eligibility.stage import criterion_stages, person_stage, stage_within
+
+    assert criterion_stages("Histologically confirmed stage IIB-IVA carcinoma of the cervix") == [[22, 41]]
+    assert criterion_stages("Stage IB or IIA cervical cancer") == [[12, 12], [21, 21]]
+    assert criterion_stages("Hoehn-Yahr stage IV or worse") == [[40, 49]]
+    assert stage_within(person_stage("revealed stage 1B cervical cancer"), [[22, 41]]) is False
+    assert stage_within(person_stage("stage II disease"), [[22, 41]]) is None  # IIA is outside, IIB inside
+    t = trial({"Eligibility: Inclusion": "- Histologically confirmed stage IIB-IVA carcinoma of the cervix"},
+              conditions=["Cervical Cancer"])
+    assert _verdict("A 37-year-old woman with stage 1B cervical cancer", t)[0] == "not_eligible"
+    assert _verdict("A 37-year-old woman with stage III cervical cancer", t)[0] == "eligible"
+
+
+def test_detail_of_the_trials_own_condition_is_left_to_the_site() -> None:
+    t = trial({"Eligibility: Inclusion": "- Diagnosis of intractable epilepsy",
+               "Eligibility: Exclusion": "- Uncontrolled hypertension"}, conditions=["Epilepsy"])
+    assert _verdict("Could my 7-year-old son, who has epilepsy, be enrolled?", t)[0] == "eligible"
+    assert _verdict("A 7-year-old with epilepsy and hypertension", t)[0] == "cannot_tell"  # exclusion detail stays open
+
+
+def test_healthy_volunteer_criterion() -> None:
+    t = trial({"Eligibility: Inclusion": "- Healthy women aged 18 to 50"}, sex="Female", conditions=["Healthy"])
+    verdict, _, deciding = _verdict("Could a 38-year-old woman with diabetes join?", t)
+    assert verdict == "not_eligible" and deciding == ["Healthy women aged 18 to 50"]
+    assert _verdict("Could a 38-year-old woman who is breastfeeding join?", t)[0] == "eligible"
+    both = trial({"Eligibility: Inclusion": "- Healthy women aged 18 to 50\n- Women with type 2 diabetes"},
+                 conditions=["Healthy", "Type 2 Diabetes"])
+    assert _verdict("Could a 38-year-old woman with type 2 diabetes join?", both)[0] == "eligible"  # the patient arm
+
+
+def test_heading_inside_a_section_switches_the_kind_and_negated_sex_limits() -> None:
+    t = trial({"Eligibility: Exclusion": "- Current pregnancy\nINCLUSION CRITERIA - NORMAL CONTROL:\n- Age 18-65.\n"
+                                         "EXCLUSION CRITERIA - NORMAL CONTROL:\n- HIV infection",
+               "Eligibility: Inclusion": "- No males."})
+    kinds = {c.text: c.kind for c in split_criteria(t)}
+    assert kinds == {"No males.": "inclusion", "Current pregnancy": "exclusion", "Age 18-65.": "inclusion",
+                     "HIV infection": "exclusion"}
+    assert _verdict("Could a 40-year-old woman join?", t)[0] == "eligible"
+    assert _verdict("Could a 40-year-old man join?", t)[0] == "not_eligible"
+    assert _verdict("Could a 70-year-old woman join?", t)[0] == "not_eligible"
+
+
+def test_window_stated_as_less_than_before() -> None:
+    assert parse_criterion("Any stroke < 120 days prior to randomization", "inclusion").window_months == 4.0

@@ -70,7 +70,8 @@ PERSON_FACTS_RE = re.compile(
 #: asking whether someone may take part
 ASK_JOIN_RE = re.compile(
     r"\b(join|participate|take\s+part|enrol+|enter|be\s+enrolled|be\s+included|eligible|eligibility|allowed|accept\w*|"
-    r"qualify|sign\s+up|admit\w*|an\s+option|a\s+candidate|too\s+(?:old|young)|old\s+enough|young\s+enough|volunteer|"
+    r"qualify|sign\s+up|admit\w*|an\s+option|a\s+candidate|be\s+(?:a\s+)?(?:participant|subject|considered|recruited|screened)|"
+    r"get\s+in(?:to)?|apply|too\s+(?:old|young)|old\s+enough|young\s+enough|volunteer|"
     r"take\s+(?:him|her|them|me|women|men|someone)|take\s+\w+\?|meet|allows?|open\s+to|a\s+fit|suitable|right\s+for)\b", re.I)
 #: someone the question asks about ("are pregnant women allowed ...", "can my patient ...")
 WHO_RE = re.compile(r"\b(wom[ae]n|m[ae]n|patients?|people|persons?|someone|somebody|anyone|children|kids|adults|"

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from trialqa.answer.db import age_years
 from trialqa.answer.eligibility.criteria import Criterion, split_criteria
-from trialqa.answer.eligibility.rules import PersonView, Status, evaluate, trial_concepts, view
+from trialqa.answer.eligibility.rules import PersonView, Status, evaluate, healthy_only, trial_concepts, view
 from trialqa.answer.plan import Person
 from trialqa.evidence import Sentence, sentences
 from trialqa.types import Trial
@@ -100,10 +100,10 @@ def check_criteria(trial: Trial, person: Person, criteria: list[Criterion] | Non
     """Every criterion's status for the person (rules first; `judge` for what rules leave unknown)."""
     criteria = split_criteria(trial) if criteria is None else criteria
     pv: PersonView = view(person)
-    topic = trial_concepts(trial)
+    topic, healthy = trial_concepts(trial), healthy_only(trial)
     out = []
     for crit in criteria:
-        status, reason = evaluate(crit, pv, topic)
+        status, reason = evaluate(crit, pv, topic, healthy)
         out.append(CriterionCheck(crit, status, reason))
     if judge is not None and not _decided(trial, person, out):
         picked = judge.pick(out)

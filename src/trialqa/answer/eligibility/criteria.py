@@ -8,7 +8,10 @@ exclusion item "Pregnancy" forbids; an exclusion item "Unable to give consent" a
 
 Parsed, where stated: an age range, a sex, named concepts (vocab.py), a time window
 ("within 6 months"), lab thresholds ("creatinine > 2 mg/dL"), and content words for
-matching facts no concept covers. Sub-items inherit their parent line's polarity.
+matching facts no concept covers, disease stages, a healthy-volunteer requirement. Sub-items
+inherit their parent line's polarity. Allowances ("Prior chemotherapy allowed") and items for a
+subgroup only ("Age 65-70 years: Karnofsky 80-100%") rule nobody out; a heading such as
+"INCLUSION CRITERIA - NORMAL CONTROL:" inside a section switches the kind of the items below it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from trialqa.answer.eligibility.stage import criterion_stages
 from trialqa.answer.eligibility.vocab import find_concepts, normalize
 from trialqa.types import Trial
 
 Kind = Literal["inclusion", "exclusion"]
 #: Bumped whenever parsing changes: criteria stored by another version are parsed again.
-PARSER_VERSION = 4
+PARSER_VERSION = 6
 
 _STOP = frozenset("""a an the and or of in on at to for with without by from as be is are was were been being
 has have had having patient patients subject subjects participant participants person people individual
@@ -38,7 +42,7 @@ _NEG_START = re.compile(
     r"^(?:no|not|never|without|absence of|free of|must not|may not|cannot|can't|should not|lack of|"
     r"negative|none of)\b", re.IGNORECASE)
 _NEG_INSIDE = re.compile(r"\b(?:must not|may not|should not|cannot|is not|are not|have not|has not|did not|"
-                         r"do not|does not|no prior|no history of|no evidence of|no known|not have|"
+                         r"do not|does not|no prior|no history of|no evidence of|no known|not have|not (?:be )?(?:allowed|permitted)|"
                          r"(?:are|is|will be|be) (?:excluded|not eligible|ineligible))\b", re.I)
 _LABEL = re.compile(r"^\s*[A-Z][A-Za-z]+(?: [a-zA-Z/]+){0,3}:\s*")
 _SERONEGATIVE = re.compile(r"\b(?:hiv|hbv|hcv|hepatitis [bc]|hbsag|tb|tuberculosis)\W{0,3}(?:sero)?negative", re.I)
@@ -48,14 +52,49 @@ _GENERIC = re.compile(r"informed consent|willing(?:ness)? to|able to (?:comply|u
                       r"comply with|sign(?:ed)? (?:the )?consent|follow[- ]up visits|contracepti\w*|"
                       r"birth control|investigator'?s? (?:opinion|judg)", re.IGNORECASE)
 
+_ALLOWANCE = re.compile(r"(?<!not )(?<!not be )(?<!never )(?<!never be )\b(?:allowed|permitted|(?:is|are|be) acceptable|(?:are|is|be|remain) eligible|"
+                        r"eligible (?:provided|if)|may (?:have|be on|receive|be included|be enrolled|participate)|"
+                        r"can be (?:included|enrolled))\b", re.IGNORECASE)
+_CONDITIONAL = re.compile(r"\b(?:if|provided|unless|when|in case of)\b|^(?:for|in) (?:patients|subjects|those|"
+                          r"participants)\b", re.IGNORECASE)
+_SINCE = re.compile(r"\W*(?:at least|more than|greater than|over|>=?|≥)\s*(?:\d+|one|two|three|four|six|twelve)\s*"
+                    r"(?:days?|weeks?|months?|years?|wks?|mos?)\s+(?:since|after|from)\b", re.IGNORECASE)
+_EXCLUDES = re.compile(r"\b(?:protocol|study|trial) (?:excludes|will exclude)\b", re.IGNORECASE)
+
+
+_CLAUSES = re.compile(r"(?<=[.;:])\s+")
+_EXCEPTION = re.compile(r"\b(?:eligible|allowed|permitted|acceptable|except|unless|may|will (?:undergo|be (?:tested|asked|required))|"
+                        r"must (?:use|agree|have a negative)|test(?:ing)?)\b", re.IGNORECASE)
+_HEALTHY = re.compile(r"\b(?:healthy (?:adult |male |female |normal |elderly |young )?(?:volunteers?|subjects?|men|women|"
+                      r"males?|females?|adults?|individuals?|participants?|persons?|people|children)|"
+                      r"in good (?:general )?health|normal (?:healthy )?volunteers?)\b", re.IGNORECASE)
+
+
+def _qualified(head: str, concepts: list[str]) -> bool:
+    """True when a qualifier ("uncontrolled", "requiring") stands with the named concepts, not
+    with a later item of the same line ("stroke within 6 months, major cardiac surgery")."""
+    if not concepts:
+        return False
+    spans = find_concepts(head, negation=False, broaden=False)
+    end = max((spans[c][1] for c in concepts if c in spans), default=len(head))
+    return bool(QUALIFIER.search(_ANY_TIME.sub(" ", head[:end + 25])))
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.;])\s", text, maxsplit=1)[0]
+
+
 #: Where a criterion's head (what it is about) ends: "... illness that would jeopardize chemotherapy".
 _SUBORDINATE = re.compile(r"\b(?:that|which|would|could|might|interfer\w*|jeopardi[sz]\w*|preclud\w*|"
-                          r"compromis\w*|unless|except|other than|excluding|in the opinion)\b", re.IGNORECASE)
+                          r"compromis\w*|unless|except|other than|excluding|in the opinion|"
+                          r"as evidenced by|defined (?:as|by)|suggest\w*)\b", re.IGNORECASE)
 #: Words that make a criterion narrower than the plain condition or treatment it names.
 QUALIFIER = re.compile(r"\b(?:uncontrolled|poorly controlled|active|symptomatic|severe|significant|unstable|serious|"
                         r"decompensated|advanced|major|current(?:ly)?|concurrent|ongoing|untreated|refractory|"
-                        r"recurrent|requiring|dependent|at least \d+|since|(?:more|less|fewer) than (?:\d+|one|two|three)|"
+                        r"recurrent|requiring|dependent|at least \d+|since|increase[sd]? in|change[sd]? in|(?:more|less|fewer) than (?:\d+|one|two|three)|"
                         r"class (?:ii|iii|iv|3|4))\b", re.I)
+#: "prior or concurrent", "past or current": any time, not a narrower condition.
+_ANY_TIME = re.compile(r"\b(?:prior|previous|past|history of)\s+(?:or|and/or|and)\s+(?:concurrent|current)\b", re.I)
 _NUM = r"(\d+(?:\.\d+)?)"
 _NOT_RELATIVE = r"(?!\d|\s*(?:times|x\b|×|%?\s*(?:of\s*)?(?:the\s*)?(?:uln|upper|institutional|normal)))"
 _LAB_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
@@ -63,12 +102,16 @@ _AGE_RANGE = re.compile(rf"(?:aged?|ages?)\s*(?:of|:|between|from)?\s*{_NUM}\s*(
                         re.IGNORECASE)
 _AGE_MIN = re.compile(rf"(?:age[ds]?\s*(?::|of|is)?\s*(?:>=|≥|=>|>|at least|over|above|older than|greater than(?: or equal to)?)\s*{_NUM}"
                       rf"|{_NUM}\s*(?:years?(?: of age)?|yrs?)\s*(?:of age\s*)?(?:or|and) (?:older|above|over)"
-                      rf"|(?:>=|≥)\s*{_NUM}\s*years)", re.IGNORECASE)
+                      rf"|(?:>=|≥)\s*{_NUM}\s*years|at least {_NUM}\s*(?:years?|yrs?) (?:of age|old))", re.IGNORECASE)
 _AGE_MAX = re.compile(rf"(?:age[ds]?\s*(?::|of|is)?\s*(?:<=|≤|<|under|below|younger than|less than(?: or equal to)?|up to)\s*{_NUM}"
                       rf"|{_NUM}\s*(?:years?(?: of age)?|yrs?)\s*(?:of age\s*)?(?:or|and) (?:younger|under|below))",
                       re.IGNORECASE)
 _WINDOW = re.compile(r"(?:within|in|during|over)\s+(?:the\s+)?(?:last|past|previous|preceding|prior)?\s*"
                      r"(\d+|one|two|three|four|six|twelve|a)?\s*(day|week|month|year)s?", re.IGNORECASE)
+#: "< 120 days prior to randomization", "less than 6 months before entry"
+_WINDOW_BEFORE = re.compile(r"(?:<|≤|<=|less than|fewer than|no more than|not more than|up to)\s*"
+                            r"(\d+|one|two|three|four|six|twelve)\s*(day|week|month|year)s?\s+"
+                            r"(?:prior|before|of|preceding)\b", re.IGNORECASE)
 _WORD_NUM = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "twelve": 12}
 _PER_MONTH = {"day": 1 / 30, "week": 7 / 30, "month": 1, "year": 12}
 
@@ -131,7 +174,9 @@ class Parsed:
     window_months: float | None = None
     labs: list[dict[str, Any]] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    stages: list[list[int]] = field(default_factory=list)  # stage ranges named (stage.py ordinals)
     generic: bool = False
+    healthy: bool = False    # asks for healthy volunteers ("Healthy men aged 18-45")
     qualified: bool = False  # "uncontrolled hypertension": the plain condition does not settle it
 
     def to_json(self) -> str:
@@ -159,7 +204,12 @@ def content_words(text: str) -> list[str]:
 
 
 def _window(text: str) -> float | None:
-    m = _WINDOW.search(text)
+    m = _SINCE.match(_LABEL.sub("", text))
+    if m:
+        n, unit = re.search(r"(\d+|one|two|three|four|six|twelve)\s*(d|w|m|y)", m.group(0), re.I).groups()
+        value = float(_WORD_NUM.get(n.lower(), n) if not n.isdigit() else n)
+        return round(value * _PER_MONTH[{"d": "day", "w": "week", "m": "month", "y": "year"}[unit.lower()]], 3)
+    m = _WINDOW.search(text) or _WINDOW_BEFORE.search(text)
     if not m or not (m.group(1) or re.search(r"last|past|previous|preceding|prior", m.group(0), re.I)):
         return None
     n = m.group(1) or "1"
@@ -204,7 +254,7 @@ def _age(text: str) -> list[float | None] | None:
 
 
 def _sex(text: str, kind: Kind) -> Literal["Female", "Male"] | None:
-    if kind != "inclusion" or len(text) > 80 or re.search(r"\d", text) or \
+    if kind != "inclusion" or len(text) > 80 or re.search(r"\d", text) and _age(text) is None or \
             re.search(r"child[- ]?bearing|potential|pregnan|contracep|partner|lactat", text, re.I):
         return None
     has_f = re.search(r"\b(?:women|woman|females?|girls?|postmenopausal|premenopausal)\b", text, re.I)
@@ -220,25 +270,41 @@ def parse_criterion(text: str, kind: Kind, context: str = "") -> Parsed:
     """Parse one criterion's text (with its parent line's text as `context` for a sub-item)."""
     text, context = normalize(text), normalize(context)
     full = f"{context} {text}".strip() if context else text
-    negative = any(_NEG_START.match(lead.strip()) or _NEG_INSIDE.search(lead) or _SERONEGATIVE.search(lead)
-                   for lead in (_LABEL.sub("", context), _LABEL.sub("", text)) if lead)
+    negative = any(_NEG_START.match(lead.strip()) or _NEG_INSIDE.search(_first_sentence(lead)) or _EXCLUDES.search(lead)
+                   or _SERONEGATIVE.search(lead) for lead in (_LABEL.sub("", context), _LABEL.sub("", text)) if lead)
     polarity: Literal["require", "forbid"]
-    if kind == "exclusion":
+    if kind == "exclusion" or _SINCE.match(_LABEL.sub("", text)):  # "At least 4 weeks since prior chemotherapy"
         polarity = "forbid"
     else:
         polarity = "forbid" if negative else "require"
-    head = _SUBORDINATE.split(full, maxsplit=1)[0]
+    own_head = _SUBORDINATE.split(_first_sentence(text), maxsplit=1)[0]
+    head = f"{_SUBORDINATE.split(_first_sentence(context), maxsplit=1)[0]} {own_head}".strip() if context else own_head
     concepts = _head_concepts(head)
+    if polarity == "forbid":  # "Current pregnancy ...; breast-feeding", "History of seizures. Pregnant": each clause forbids
+        for clause in _CLAUSES.split(text)[1:]:
+            if (kind == "exclusion" or len(clause) <= 90) and not _EXCEPTION.search(clause):
+                concepts += [c for c in _head_concepts(_SUBORDINATE.split(clause, maxsplit=1)[0]) if c not in concepts]
+    if context and not _head_concepts(own_head) and len(context) > 40 \
+            and (_NEG_START.match(_LABEL.sub("", text)) or _NEG_INSIDE.search(_first_sentence(text))):
+        # a negated sub-item of a long parent ("Failure of prior cytotoxic therapy defined by: -
+        # Never responded") is not about the parent's subject's absence
+        concepts = []
+    # an allowance ("Prior chemotherapy allowed", "Renal failure eligible provided: ...") or an item
+    # that applies only to a subgroup ("Age 65-70 years: Karnofsky 80-100%") rules nobody out
+    conditional = bool(context) and _age(text) is None and (_age(context) is not None or _CONDITIONAL.search(context))
+    allowance = bool(_ALLOWANCE.search(_first_sentence(full))) and not negative
     return Parsed(
         polarity=polarity,
         concepts=concepts,
-        age=_age(full),
+        age=_age(text) if _age(text) is not None or conditional else _age(full),
         sex=_sex(text, kind),
-        window_months=_window(full),
+        window_months=_window(text) if _window(text) is not None else _window(full),
         labs=_labs(full),
+        stages=criterion_stages(_SUBORDINATE.split(text, maxsplit=1)[0]),
+        healthy=kind == "inclusion" and polarity == "require" and bool(_HEALTHY.search(own_head)),
         words=content_words(text),
-        generic=bool(_GENERIC.search(text)) and not concepts,
-        qualified=bool(concepts) and bool(QUALIFIER.search(head)),
+        generic=bool(_GENERIC.search(text)) and not concepts or allowance or conditional,
+        qualified=_qualified(head, concepts),
     )
 
 
@@ -286,6 +352,9 @@ _SUBHEADING = re.compile(r"^(?:[\w/-]+\s){0,3}(?:characteristics|criteria|volunt
                          r"population|therapy|information|history|requirements)\W*$", re.IGNORECASE)
 
 
+_SWITCH = re.compile(r"^\W*(inclusion|exclusion) criteria\b[^.]{0,60}$", re.IGNORECASE)
+
+
 def _is_heading(line: str) -> bool:
     if _SUBHEADING.match(line) and not re.search(r"\d", line) and not find_concepts(line, negation=False):
         return True
@@ -302,8 +371,14 @@ def split_criteria(trial: Trial) -> list[Criterion]:
         if sub not in ("inclusion", "exclusion", "criteria"):
             continue
         parents: list[tuple[int, str]] = []  # (indent, text) of open parent items
+        kind: Kind = "exclusion" if sub == "exclusion" else "inclusion"
         for raw in section.text.splitlines():
             if not raw.strip():
+                continue
+            switch = _SWITCH.match(raw)  # "INCLUSION CRITERIA - NORMAL CONTROL:" inside an exclusion list
+            if switch:
+                kind = "exclusion" if switch.group(1).lower() == "exclusion" else "inclusion"
+                parents = []
                 continue
             indent = len(raw) - len(raw.lstrip())
             line = re.sub(r"^\s*(?:[-•*·]|\d{1,2}[.)])\s+", "", raw).strip().strip("-").strip()
@@ -316,7 +391,6 @@ def split_criteria(trial: Trial) -> list[Criterion]:
                 parents.append((indent, line if keep else ""))
                 continue
             context = " ".join(p for _, p in parents if p)
-            kind: Kind = "exclusion" if sub == "exclusion" else "inclusion"
             for piece in _pieces(line):
                 if _is_heading(piece) or _NOT_SPECIFIED.search(piece):
                     continue

@@ -20,8 +20,13 @@ _AGE = [
     re.compile(r"\b(\d{1,3}(?:\.\d)?)[- ]?(?:years?|yrs?|yo|y/o|y\.o\.|year-old)[- ]?(?:old)?\b", re.I),
     re.compile(r"\baged? (?:of )?(\d{1,3})\b", re.I),
     re.compile(r"\b(\d{1,3}) ?(?:M|F|yo ?[MF]|y/o ?[MF])\b"),
+    re.compile(r"\b(?:i am|i'm|im|(?:he|she|who|father|mother|dad|mom|patient|son|daughter|wife|husband|i) "
+               r"(?:is|am|was)(?: now)?|(?:just )?turned)\s+(\d{1,3})\b(?!\.\d|[\d,/%])"
+               r"(?!\s*(?:kg|lbs?|pounds|cm|mg|weeks?|days?|months?|percent|times))", re.I),
     re.compile(r"\bin (?:his|her|their) (\d)0s\b", re.I),
 ]
+_NOT_AGE_AFTER = re.compile(r"[- ]?(?:old)?\s*(?:ago|earlier|before|prior|later|since|duration|history)\b", re.I)
+_NOT_AGE_BEFORE = re.compile(r"\b(?:for|over|past|last|since|of|x|within|after)\s+(?:the\s+)?(?:\d+\s*[-\u2013]\s*)?$", re.I)
 _MONTHS_OLD = re.compile(r"\b(\d{1,2})[- ](?:months?|mo)[- ]old\b", re.I)
 _WEEKS_OLD = re.compile(r"\b(\d{1,2})[- ](?:weeks?|days?)[- ]old\b", re.I)
 _FEMALE = re.compile(r"\b(?:woman|women|female|girl|lady|she|her|herself|mrs|"
@@ -60,15 +65,16 @@ def _age(text: str) -> float | None:
     m = _WEEKS_OLD.search(text)
     if m:
         return 0.1
+    found: list[tuple[int, float]] = []  # the earliest stated age wins ("74M ... a stroke 10-15 years ago")
     for pattern in _AGE:
-        m = pattern.search(text)
-        if m:
-            value = float(m.group(1))
-            if pattern is _AGE[3]:
-                value = value * 10 + 5
+        for m in pattern.finditer(text):
+            if _NOT_AGE_AFTER.match(text, m.end()) or _NOT_AGE_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+                continue
+            value = float(m.group(1)) * (10 if pattern is _AGE[4] else 1) + (5 if pattern is _AGE[4] else 0)
             if 0 < value < 120:
-                return value
-    return None
+                found.append((m.start(), value))
+                break
+    return min(found)[1] if found else None
 
 
 def _sex(text: str) -> str | None:
@@ -107,7 +113,8 @@ def person_from_text(text: str) -> Person:
     text = normalize(" ".join((text or "").split()))
     is_note = len(text) > NOTE_CHARS
     facts: list[str] = [] if is_note else _facts(text)
-    concepts = find_concepts(text, broaden=False)
+    # in a question the family member is often the person asked about ("my mother has diabetes")
+    concepts = find_concepts(text, broaden=False, family=is_note)
     covered = {c for f in facts for c in find_concepts(f, broaden=False)}
     for name in concepts:
         if name not in covered and not any(name in f for f in facts):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from trialqa.answer.eligibility.criteria import LAB_VALUE, LABS, Criterion, content_words, lab_scale
+from trialqa.answer.eligibility.stage import person_stage, stage_within
 from trialqa.answer.eligibility.vocab import BY_NAME, ancestors, find_concepts
 from trialqa.answer.plan import Person
 from trialqa.types import Trial
@@ -35,6 +36,7 @@ class PersonView:
     labs: dict[str, float]
     ago_months: dict[str, float | None]   # concept -> months since, when a fact says so
     fact_words: tuple[tuple[str, frozenset[str]], ...]  # free facts no concept covers
+    stage: tuple[int, int] | None = None  # the disease stage stated (stage.py ordinals)
 
 
 def view(person: Person) -> PersonView:
@@ -57,11 +59,14 @@ def view(person: Person) -> PersonView:
             if ago.get(c) is None:
                 ago[c] = months
         if not found:
-            words = frozenset(content_words(fact))
+            words = frozenset(content_words(_AGO.sub(" ", re.sub(r"^had\s+", "", fact))))
             if words:
                 free.append((fact, words))
     if person.note:
-        direct |= set(find_concepts(person.note, broaden=False))
+        for c, (start, end) in find_concepts(person.note, broaden=False).items():
+            direct.add(c)
+            if ago.get(c) is None:
+                ago[c] = _months_ago(_sentence_at(person.note, start, end))
     has = set(direct)
     for c in direct:
         has |= ancestors(c)
@@ -71,13 +76,22 @@ def view(person: Person) -> PersonView:
             key = LABS[m.group(1).lower()]
             labs.setdefault(key, lab_scale(key, float(m.group(2).replace(",", ""))))
     return PersonView(person, frozenset(has), frozenset(direct), frozenset(denied - direct), labs, ago,
-                      tuple(free))
+                      tuple(free), person_stage(" ".join([*person.facts, person.note or ""])))
+
+
+def _sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence (or line) holding text[start:end]."""
+    lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("; ", 0, start)) + 1
+    ends = [i for i in (text.find(". ", end), text.find("\n", end), text.find("; ", end)) if i >= 0]
+    return text[lo:min(ends) if ends else len(text)]
 
 
 def _months_ago(fact: str) -> float | None:
     m = _AGO.search(fact)
     if not m:
         return None
+    if re.search(r"\b(?:since|for|over)\s+(?:the\s+)?$", fact[:m.start()], re.I):
+        return 0.0  # "on steroids since 4 months ago": ongoing
     if m.group(4):
         return 1 / 30
     if m.group(5):
@@ -105,22 +119,40 @@ def _stem_match(fact_words: frozenset[str], crit_words: set[str]) -> bool:
     return all(any(w == c or (len(w) > 4 and c.startswith(w[:5])) for c in crit_words) for w in fact_words)
 
 
-def evaluate(crit: Criterion, pv: PersonView, trial_concepts: frozenset[str] = frozenset()) -> tuple[Status, str]:
-    """The criterion's status for the person, with a short reason."""
+def evaluate(crit: Criterion, pv: PersonView, trial_concepts: frozenset[str] = frozenset(),
+             healthy_trial: bool = True) -> tuple[Status, str]:
+    """The criterion's status for the person, with a short reason. `healthy_trial`: the trial
+    studies healthy people only (a "healthy volunteers" criterion of a trial with a patient
+    arm as well rules no patient out)."""
     p = crit.parsed
     if p.generic:
         return "irrelevant", "administrative"
+    if p.healthy and healthy_trial:
+        if pv.person.healthy:
+            return "met", "healthy"
+        ill = _illnesses(pv, trial_concepts)
+        if ill:
+            return "not_met", ill[0]
     # ages and sex stated inside the criterion text
+    invert = crit.kind == "inclusion" and p.polarity == "forbid"  # "No males", "No patients over 70"
+    if p.sex is not None and pv.person.sex is not None and not p.concepts and (p.sex != pv.person.sex) != invert:
+        return "not_met", f"sex {pv.person.sex}"
     if p.age is not None and pv.person.age is not None and not p.concepts:
-        ok = _in_range(pv.person.age, p.age[0], p.age[1])
+        ok = _in_range(pv.person.age, p.age[0], p.age[1]) != invert
         return ("met" if ok else "not_met"), f"age {pv.person.age:g}"
     if p.sex is not None and pv.person.sex is not None and not p.concepts:
-        return ("met" if p.sex == pv.person.sex else "not_met"), f"sex {pv.person.sex}"
+        return "met", f"sex {pv.person.sex}"
     # lab thresholds
     for lab in p.labs:
         if lab["lab"] in pv.labs:
             ok = _lab_ok(pv.labs[lab["lab"]], lab["op"], lab["value"])
             return ("met" if ok else "not_met"), f"{lab['lab']} {pv.labs[lab['lab']]:g}"
+    if p.stages and pv.stage is not None:
+        inside = stage_within(pv.stage, p.stages)
+        if inside is None:
+            return "unknown", "the sub-stage of the stated stage"
+        holds = inside if p.polarity == "require" or crit.kind == "exclusion" else not inside
+        return ("met" if holds else "not_met"), "the stated stage"
     present = None   # does the person have what the criterion names?
     reason = ""
     named = [c for c in p.concepts if p.polarity == "require" or c not in trial_concepts]
@@ -145,12 +177,19 @@ def evaluate(crit: Criterion, pv: PersonView, trial_concepts: frozenset[str] = f
         if narrower:
             return "unknown", f"needs more detail about {narrower[0]}"
         return "irrelevant", ""
+    # the trial's own condition, which the person has: its finer detail ("intractable epilepsy",
+    # "HIV RNA ... within 14 days") is left for the site to check, not a reason to say "cannot tell"
+    own = crit.kind == "inclusion" and p.polarity == "require" and bool(present) and reason in trial_concepts
     if present and p.qualified and not _qualified_fact(crit, pv, reason):
+        if own:
+            return "met", reason
         return "unknown", f"{reason} stated, but not whether as the criterion qualifies it"
     if present and p.window_months is not None:
         times = [m for d, m in pv.ago_months.items() if m is not None and (d == reason or reason in ancestors(d))]
         since = min(times) if times else None
-        if since is None and pv.person.note is None:
+        if since is None:
+            if own:
+                return "met", reason
             return "unknown", f"when the {reason} happened (criterion: within {p.window_months:g} months)"
         if since is not None and since > p.window_months:
             present = False
@@ -164,13 +203,45 @@ TREATMENTS = frozenset({"chemotherapy", "radiotherapy", "immunotherapy", "surger
                         "anticoagulation", "immunosuppression", "mechanical ventilation", "dialysis"})
 
 
+#: Stated facts that do not make a person unwell for a healthy-volunteer criterion.
+_NOT_ILLNESS = frozenset({"pregnancy", "breastfeeding", "childbearing potential", "smoking", "allergy", "obesity",
+                          "hearing loss", "surgery"})
+
+
+def _illnesses(pv: PersonView, trial_concepts: frozenset[str]) -> list[str]:
+    """The person's stated illnesses, when none of them is the trial's own condition (a trial
+    with a patient arm and a healthy arm takes the patient in the patient arm)."""
+    if pv.direct & trial_concepts or any(ancestors(c) & trial_concepts for c in pv.direct):
+        return []
+    return sorted(c for c in pv.direct if c not in _NOT_ILLNESS)
+
+
+_NOW = frozenset({"current", "currently", "concurrent", "ongoing"})
+_PAST = re.compile(r"^had\b|\b(?:history|ago|prior|previous|past|former|last year|last month)\b", re.I)
+
+
+def _past_fact(pv: PersonView, concept: str) -> bool:
+    """True when a fact naming `concept` is stated in the past ("had a stroke", "history of")."""
+    for fact in pv.person.facts:
+        found = set(find_concepts(fact, broaden=False, negation=False)) | ({fact} if fact in BY_NAME else set())
+        if any(c == concept or concept in ancestors(c) for c in found) and _PAST.search(fact):
+            return True
+    return False
+
+
 def _qualified_fact(crit: Criterion, pv: PersonView, concept: str) -> bool:
     """True when the person's own words carry the criterion's qualifier ("uncontrolled") near
     the condition they name."""
     from trialqa.answer.eligibility.criteria import QUALIFIER
     from trialqa.answer.eligibility.vocab import concept_regex
 
+    # "renal insufficiency requiring dialysis": a person on dialysis carries the qualifier
+    for m in re.finditer(r"\b(?:requiring|requires|dependent on|treated with|managed (?:by|with))\b", crit.text, re.I):
+        if set(find_concepts(crit.text[m.end():m.end() + 40], negation=False, broaden=False)) & pv.has:
+            return True
     quals = {m.group(0).lower() for m in QUALIFIER.finditer(crit.text)}
+    if pv.person.note is None and quals <= _NOW and not _past_fact(pv, concept):
+        return True  # "I'm pregnant" is a current pregnancy
     names = [d for d in pv.direct if d == concept or concept in ancestors(d)] or [concept]
     for text in [*pv.person.facts, pv.person.note or ""]:
         for name in names:
@@ -181,6 +252,12 @@ def _qualified_fact(crit: Criterion, pv: PersonView, concept: str) -> bool:
                 if any(q in near for q in quals):
                     return True
     return False
+
+
+def healthy_only(trial: Trial) -> bool:
+    """True when the trial's conditions name only healthy people ("Healthy", "Healthy Volunteers")."""
+    conds = trial.fields.conditions
+    return bool(conds) and all(re.search(r"\b(?:healthy|normal|volunteers?)\b", c, re.I) for c in conds)
 
 
 def trial_concepts(trial: Trial) -> frozenset[str]:

@@ -51,7 +51,9 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("hepatitis b", r"hepatitis b\b", r"\bhbv\b", r"hbsag(?:\+| positive)", parents=("liver disease",)),
     _c("hepatitis c", r"hepatitis c\b", r"\bhcv\b", r"hep c\b", parents=("liver disease",)),
     _c("liver disease", r"(?:liver|hepatic) (?:disease|failure|insufficiency|impairment|dysfunction)",
-       r"hepatitis", r"hepatic encephalopathy", r"fatty liver", r"\bnafld\b", r"\bnash\b"),
+       r"hepatitis", r"fatty liver", r"\bnafld\b", r"\bnash\b"),
+    _c("hepatic encephalopathy", r"hepatic encephalopathy", r"portosystemic encephalopathy", parents=("liver disease",)),
+    _c("pancreatitis", r"pancreatitis"),
     # heart and vessels
     _c("myocardial infarction", r"myocardial infarction", r"heart attack", r"\bstemi\b", r"\bnstemi\b",
        r"\bami\b", r"\bmi\b", parents=("cardiovascular disease", "coronary artery disease")),
@@ -76,8 +78,10 @@ CONCEPTS: tuple[Concept, ...] = (
        r"rivaroxaban", r"dabigatran", r"edoxaban", r"blood thinners?"),
     # metabolic
     _c("diabetes", r"diabet\w*", r"\bt[12]dm\b", r"\bdm\b", r"\biddm\b", r"\bniddm\b", r"hba1c of (?:[7-9]|1\d)"),
-    _c("type 1 diabetes", r"type (?:1|i) diabet\w*", r"\bt1dm?\b", r"juvenile diabetes", parents=("diabetes",)),
-    _c("type 2 diabetes", r"type (?:2|ii) diabet\w*", r"\bt2dm?\b", parents=("diabetes",)),
+    _c("type 1 diabetes", r"type (?:1|i) diabet\w*", r"\bt1dm?\b", r"juvenile diabetes", r"\biddm\b",
+       r"(?<!non-)(?<!non )insulin[- ]dependent diabet\w*", parents=("diabetes",)),
+    _c("type 2 diabetes", r"type (?:2|ii) diabet\w*", r"\bt2dm?\b", r"\bniddm\b",
+       r"non[- ]insulin[- ]dependent diabet\w*", parents=("diabetes",)),
     _c("insulin", r"insulin\b(?! resistance| sensitivity| secretion| levels?)"),
     _c("obesity", r"obes\w*", r"morbidly overweight"),
     _c("hyperlipidemia", r"hyperlipid\w*", r"hypercholesterol\w*", r"dyslipid\w*"),
@@ -98,14 +102,19 @@ CONCEPTS: tuple[Concept, ...] = (
     # cancer and its treatment
     _c("cancer", r"cancer", r"malignan\w*", r"carcinoma", r"neoplasm", r"tumou?r", r"sarcoma", r"lymphoma",
        r"leukemia", r"leukaemia", r"melanoma", r"myeloma", r"glioma", r"glioblastoma", r"astrocytoma",
+       r"\b(?:cll|aml|cml|nhl|nsclc|sclc|hcc|rcc|gbm)\b", r"adenocarcinoma", r"oligodendroglioma",
+       r"mesothelioma", r"\w*blastoma", r"\w+sarcoma",
        r"metasta\w*", r"oncolog\w*"),
     _c("brain metastases", r"(?:brain|cns|cerebral) metastas[ie]s", r"metasta\w* to the brain"),
     _c("chemotherapy", r"chemotherap\w*", r"cytotoxic", r"temozolomide", r"cisplatin", r"carboplatin",
        r"paclitaxel", r"docetaxel", r"doxorubicin", r"cyclophosphamide", r"5-fu\b", r"fluorouracil",
-       r"gemcitabine", r"oxaliplatin", r"irinotecan", r"cpt-11"),
+       r"gemcitabine", r"oxaliplatin", r"irinotecan", r"cpt-11", r"fludarabine", r"chlorambucil", r"bendamustine",
+       r"melphalan", r"vincristine", r"vinblastine", r"etoposide", r"capecitabine", r"pemetrexed", r"ifosfamide",
+       r"bleomycin", r"cytarabine", r"busulfan", r"lomustine", r"carmustine", r"\bbcnu\b", r"\bccnu\b",
+       r"procarbazine", r"epirubicin", r"mitomycin", r"topotecan", r"daunorubicin", r"idarubicin"),
     _c("radiotherapy", r"radiotherap\w*", r"radiation(?: therapy)?", r"irradiat\w*", r"\bxrt\b"),
     _c("immunotherapy", r"immunotherap\w*", r"checkpoint inhibitor", r"nivolumab", r"pembrolizumab",
-       r"ipilimumab", r"atezolizumab"),
+       r"ipilimumab", r"atezolizumab", r"rituximab", r"monoclonal antibod(?:y|ies)"),
     _c("surgery", r"(?:major |recent )?surgery", r"surgical procedure"),
     # lungs
     _c("asthma", r"asthma\w*"),
@@ -121,7 +130,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("multiple sclerosis", r"multiple sclerosis", r"\bms\b(?= patient|,| relapse)"),
     _c("parkinson disease", r"parkinson\w*"),
     # blood
-    _c("anemia", r"ana?emi\w*"),
+    _c("anemia", r"ana?emi\w*", r"sickle[- ]cell (?:disease|anemia|crisis|crises)"),
     _c("bleeding disorder", r"bleeding (?:disorder|diathesis|tendency)", r"coagulopathy", r"ha?emophilia",
        r"thrombocytopeni\w*", r"active bleeding", r"gastrointestinal bleed\w*", r"\bugib\b", r"\bgi bleed"),
     # other
@@ -136,13 +145,19 @@ BY_NAME = {c.name: c for c in CONCEPTS}
 #: Cue words before a term that deny it for the patient (NegEx-style, same clause, few words).
 _NEG_BEFORE = re.compile(
     r"\b(?:no|not|never|denies|denied|deny|without|negative for|free of|absence of|absent|ruled out|"
+    r"(?:does|do|did|has|have|is|was|were|are)n't|"
     r"rules out|r/o|non|neither|nor|no history of|no evidence of|no signs? of|unremarkable for|"
     r"excluding|except(?: for)?|other than|nonsmoker)\b[^.;:]{0,40}$",
     re.IGNORECASE,
 )
+#: Planned, offered or declined, not (yet) the person's: "a candidate for surgery", "offered levodopa".
+_PLANNED = re.compile(r"\b(?:candidate for|planned|plans? (?:to|for)|scheduled for|prior to|before starting|offered|"
+                      r"recommended|refused|declined|considered for|will (?:be )?(?:start|receiv|undergo|begin|initiat|"
+                      r"treated|given|referred)\w*)\W+(?:[\w-]+\W+){0,3}$", re.IGNORECASE)
 _NEG_AFTER = re.compile(r"^[^.;]{0,25}\b(?:was|were|is|are)? ?(?:ruled out|negative|excluded|absent|denied)\b", re.I)
 _FAMILY = re.compile(r"\b(?:family history|mother|father|sister|brother|sibling|aunt|uncle|grand\w+|"
-                     r"parents?|son|daughter|cousin|fh)\b[^.;]{0,50}$", re.IGNORECASE)
+                     r"parents?|son|daughter|cousin|fh|husband|wife|spouse|partner|boyfriend|girlfriend|"
+                     r"friend|roommate|co-?workers?)\b[^.;]{0,50}$", re.IGNORECASE)
 #: "history of gestational diabetes", "hypertension with pregnancy", "prior pregnancies": not pregnant now.
 _PAST_PREGNANCY = re.compile(r"(?:history|prior|previous|gestational|with|during|after|post|since|last)\W+(?:\w+\W+)?pregnan|"
                              r"pregnancies|pregnancy[- ](?:induced|related)", re.IGNORECASE)
@@ -153,7 +168,7 @@ def _regex(concept: Concept) -> re.Pattern[str]:
     return _BY_REGEX[concept.name]
 
 
-def _negated(text: str, start: int, end: int, family: bool = True) -> bool:
+def _negated(text: str, start: int, end: int, family: bool = True, planned: bool = True) -> bool:
     before = text[max(0, start - 60):start]
     # only the current clause counts
     cut = max(before.rfind(". "), before.rfind("; "), before.rfind("\n"))
@@ -161,7 +176,7 @@ def _negated(text: str, start: int, end: int, family: bool = True) -> bool:
     brk = list(_CLAUSE_BREAK.finditer(before))
     if brk:
         before = before[brk[-1].end():]
-    if _NEG_BEFORE.search(before) or family and _FAMILY.search(before):
+    if _NEG_BEFORE.search(before) or planned and _PLANNED.search(before) or family and _FAMILY.search(before):
         return True
     return bool(_NEG_AFTER.match(text[end:end + 40]))
 
@@ -232,9 +247,11 @@ _WORD_START = re.compile(r"(?<![\w-])\w")
 
 
 def find_concepts(text: str, *, negation: bool = True, broaden: bool = True,
-                  family: bool = True) -> dict[str, tuple[int, int]]:
+                  family: bool = True, planned: bool = True) -> dict[str, tuple[int, int]]:
     """Concepts mentioned in `text` (affirmed, unless `negation` is False), with the span of the
-    first affirmed mention; broader concepts are added with the same span when `broaden`."""
+    first affirmed mention; broader concepts are added with the same span when `broaden`.
+    A family member's condition (`family`) and a planned or declined treatment (`planned`)
+    are not the person's."""
     lower = text.lower()
     starts = {lower[m.start():m.start() + k] for m in _WORD_START.finditer(lower) for k in (1, 2, 3)}
     found: dict[str, tuple[int, int]] = {}
@@ -242,7 +259,7 @@ def find_concepts(text: str, *, negation: bool = True, broaden: bool = True,
         if prefixes is not None and prefixes.isdisjoint(starts):
             continue
         for m in regex.finditer(text):
-            if negation and _negated(text, m.start(), m.end(), family):
+            if negation and _negated(text, m.start(), m.end(), family, planned):
                 continue
             if negation and concept.name == "pregnancy" and _PAST_PREGNANCY.search(text[max(0, m.start() - 30):m.end() + 12]):
                 continue
@@ -263,7 +280,7 @@ def find_concepts(text: str, *, negation: bool = True, broaden: bool = True,
 def negated_concepts(text: str) -> set[str]:
     """Concepts that `text` only mentions to deny ("no history of stroke", "not pregnant")."""
     mentioned = set(find_concepts(text, negation=False, broaden=False))
-    return mentioned - set(find_concepts(text, broaden=False, family=False))
+    return mentioned - set(find_concepts(text, broaden=False, family=False, planned=False))
 
 
 def ancestors(name: str) -> set[str]:
