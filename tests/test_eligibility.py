@@ -407,3 +407,78 @@ def test_heading_inside_a_section_switches_the_kind_and_negated_sex_limits() -> 
 
 def test_window_stated_as_less_than_before() -> None:
     assert parse_criterion("Any stroke < 120 days prior to randomization", "inclusion").window_months == 4.0
+
+
+# ------------------------------------------------------------------ conflicting diagnosis (diagnosis.py)
+
+_SPINE = "A 45-year-old man with an anaplastic astrocytoma of the spine, treated with radiation and temozolomide."
+
+
+def test_a_stated_tumour_at_another_site_or_of_another_type_is_not_eligible() -> None:
+    site = trial({"Eligibility: Inclusion": "- Histologically confirmed supratentorial malignant glioma"})
+    verdict, text, deciding = _verdict(_SPINE, site)
+    assert verdict == "not_eligible" and deciding == ["Histologically confirmed supratentorial malignant glioma"]
+    assert "astrocytoma of the spine" in text
+    assert _verdict("A 45-year-old man with an anaplastic astrocytoma of the brain.", site)[0] == "eligible"
+    kind = trial({"Eligibility: Inclusion": "- Histologically proven anaplastic oligodendroglioma"})
+    assert _verdict(_SPINE, kind)[0] == "not_eligible"
+    breast = trial({"Eligibility: Inclusion": "- Histologically confirmed breast cancer"})
+    assert _verdict("A 60-year-old woman with lung cancer.", breast)[0] == "not_eligible"
+    assert _verdict("A 60-year-old woman with breast cancer metastatic to the lung.", breast)[0] == "eligible"
+
+
+def test_no_conflict_without_a_stated_diagnosis_or_with_an_alternative() -> None:
+    site = trial({"Eligibility: Inclusion": "- Histologically confirmed supratentorial malignant glioma"})
+    assert _verdict("A 45-year-old man with hypertension.", site)[0] == "eligible"  # absence is no conflict
+    assert _verdict("A 45-year-old man with a tumour.", site)[0] == "eligible"      # no type, no site
+    flat = trial({"Eligibility: Inclusion": "- Oligodendroglioma\n- Anaplastic astrocytoma\n- Medulloblastoma"})
+    nested = trial({"Eligibility: Inclusion": "- Malignant tumour of one of the following types:\n"
+                                              "  - Oligodendroglioma\n  - Anaplastic astrocytoma"})
+    allowed = trial({"Eligibility: Inclusion": "- Prior breast cancer allowed"})
+    for t in (flat, nested, allowed):
+        assert _verdict(_SPINE, t)[0] == "eligible"
+
+
+def test_a_criterion_forbidding_the_stated_tumour_by_site() -> None:
+    t = trial({"Eligibility: Inclusion": "- No history of cancer of the endometrium, vagina, or cervix"})
+    verdict, _, deciding = _verdict("A 37-year-old woman with stage IB cervical cancer.", t)
+    assert verdict == "not_eligible" and deciding == ["No history of cancer of the endometrium, vagina, or cervix"]
+    narrower = trial({"Eligibility: Exclusion": "- Inflammatory breast cancer"}, conditions=["Breast Cancer"])
+    assert _verdict("A 50-year-old woman with breast cancer.", narrower)[0] == "eligible"
+
+
+def test_reproductive_states_rule_each_other_out() -> None:
+    menses = trial({"Eligibility: Inclusion": "- Regular menses."}, sex="Female")
+    note = "A 46-year-old woman with low mood. She is postmenopausal."
+    assert _verdict(note, menses)[0] == "not_eligible"
+    assert _verdict("A 46-year-old woman with low mood.", menses)[0] == "eligible"
+    conditional = trial({"Eligibility: Inclusion": "- Premenopausal women must have a negative pregnancy test"})
+    assert _verdict(note, conditional)[0] != "not_eligible"
+    post = trial({"Eligibility: Inclusion": "- Postmenopausal women"}, sex="Female")
+    assert _verdict("A 40-year-old woman who is premenopausal.", post)[0] == "not_eligible"
+
+
+def test_another_named_disease_of_the_same_group() -> None:
+    hd = trial({"Eligibility: Inclusion": "- All patients will carry a diagnosis of Huntington's disease."})
+    assert _verdict("A 57-year-old man diagnosed with Parkinson's disease a year ago.", hd)[0] == "not_eligible"
+    assert _verdict("A 57-year-old man with type 2 diabetes.", hd)[0] == "eligible"  # another group: no conflict
+    t1 = trial({"Eligibility: Inclusion": "- Diagnosis of type 1 diabetes for at least 2 years"})
+    assert _verdict("A 30-year-old woman with type 2 diabetes.", t1)[0] == "not_eligible"
+
+
+def test_distant_metastases_are_stage_iv_and_later_stage_alternatives() -> None:
+    from trialqa.answer.eligibility.stage import criterion_stages, person_stage
+
+    assert person_stage("Core biopsy showed breast carcinoma. CXR was remarkable for metastatic lesions.") == (40, 49)
+    assert person_stage("Breast carcinoma metastatic to two axillary lymph nodes.") is None
+    assert person_stage("No evidence of metastatic disease.") is None
+    assert [40, 49] in criterion_stages("Stage IIB, IIIA, or previously untreated stage IV carcinoma of the breast")
+    assert [40, 49] not in criterion_stages("Stage II or III breast cancer; no stage IV disease")
+
+
+def test_rating_scale_limits() -> None:
+    assert parse_criterion("HAM-D17 total score > or = 22 at Screening", "inclusion").labs == \
+        [{"lab": "hamd", "op": "ge", "value": 22.0}]
+    t = trial({"Eligibility: Inclusion": "- HAM-D17 total score > or = 22 at Screening"})
+    assert _verdict("A 46-year-old woman with depression. Her HAM-D score is 20.", t)[0] == "not_eligible"
+    assert _verdict("A 46-year-old woman with depression. Her HAM-D score is 25.", t)[0] == "eligible"

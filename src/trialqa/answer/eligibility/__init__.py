@@ -3,6 +3,8 @@
 - `vocab.py`     general clinical concepts, lay words, abbreviations; negation scoping
 - `criteria.py`  a trial's eligibility text -> single criteria (inclusion / exclusion), parsed
 - `stage.py`     disease stages named by a criterion or stated for a person
+- `diagnosis.py` a stated diagnosis that conflicts with a required one (tumour type or site,
+                 named disease of the same group, reproductive state)
 - `store.py`     the `criteria` table of an index's trials.db, with on-the-fly fallback
 - `person.py`    a question or patient note -> `Person` (age, sex, healthy, facts)
 - `rules.py`     one criterion against one person: met / not met / unknown / irrelevant

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 from trialqa.answer.db import age_years
 from trialqa.answer.eligibility.criteria import Criterion, split_criteria
+from trialqa.answer.eligibility.diagnosis import (conflicts, disease_conflicts, forbidden, person_diagnosis,
+                                                  person_diseases, person_state, state_conflict)
 from trialqa.answer.eligibility.rules import PersonView, Status, evaluate, healthy_only, trial_concepts, view
 from trialqa.answer.plan import Person
 from trialqa.evidence import Sentence, sentences
@@ -101,9 +103,21 @@ def check_criteria(trial: Trial, person: Person, criteria: list[Criterion] | Non
     criteria = split_criteria(trial) if criteria is None else criteria
     pv: PersonView = view(person)
     topic, healthy = trial_concepts(trial), healthy_only(trial)
+    text = person.note or ". ".join(person.facts)
+    dx, state = person_diagnosis(text), person_state(text)
+    clash = conflicts(criteria, dx) | disease_conflicts(criteria, person_diseases(text))
     out = []
     for crit in criteria:
         status, reason = evaluate(crit, pv, topic, healthy)
+        if crit.ordinal in clash and status != "not_met":
+            status, reason = "not_met", clash[crit.ordinal]  # the stated tumour is of another type or site
+        elif status in ("irrelevant", "unknown") and (crit.kind == "exclusion" or crit.parsed.polarity == "forbid") \
+                and (why := forbidden(crit.text, dx)):
+            status = "met" if crit.kind == "exclusion" else "not_met"  # it names the stated tumour
+            reason = why
+        elif crit.kind == "inclusion" and crit.parsed.polarity == "require" and status != "not_met" \
+                and (why := state_conflict(crit.text, state)):
+            status, reason = "not_met", why  # "regular menses" for a postmenopausal woman
         out.append(CriterionCheck(crit, status, reason))
     if judge is not None and not _decided(trial, person, out):
         picked = judge.pick(out)

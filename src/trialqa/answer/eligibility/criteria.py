@@ -27,7 +27,7 @@ from trialqa.types import Trial
 
 Kind = Literal["inclusion", "exclusion"]
 #: Bumped whenever parsing changes: criteria stored by another version are parsed again.
-PARSER_VERSION = 6
+PARSER_VERSION = 7
 
 _STOP = frozenset("""a an the and or of in on at to for with without by from as be is are was were been being
 has have had having patient patients subject subjects participant participants person people individual
@@ -124,9 +124,13 @@ LABS = {
     "absolute neutrophil count": "anc", "anc": "anc", "bilirubin": "bilirubin", "alt": "alt", "ast": "ast",
     "body mass index": "bmi", "bmi": "bmi", "ejection fraction": "ef", "lvef": "ef", "ef": "ef",
     "karnofsky": "karnofsky", "ecog": "ecog", "fev1": "fev1", "psa": "psa",
+    # rating scales
+    "ham-d": "hamd", "hamd": "hamd", "ham-d17": "hamd", "hamd17": "hamd", "ham-d-17": "hamd",
+    "hamilton depression rating scale": "hamd", "hamilton rating scale for depression": "hamd",
+    "mmse": "mmse", "mini-mental state examination": "mmse", "madrs": "madrs",
 }
 _LAB_NAMES = sorted(LABS, key=len, reverse=True)
-_CMP = (r"(>=|<=|≥|≤|=>|=<|>|<|at least|no more than|not more than|no greater than|not greater than|"
+_CMP = (r"(>\s?or\s?=|<\s?or\s?=|>=|<=|≥|≤|=>|=<|>|<|at least|no more than|not more than|no greater than|not greater than|"
         r"not exceeding|no higher than|not higher than|greater than or equal to|"
         r"less than or equal to|greater than|more than|less than|below|above|under|over|exceeding|of at least|"
         r"of less than|of greater than|of more than)")
@@ -139,7 +143,7 @@ _LAB_BETWEEN = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in _LAB_N
 
 LAB_VALUE = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(n) for n in _LAB_NAMES) + r")\b"
-    r"(?:\s*(?:level|count|value))?\s*(?:is|was|of|=|:|at)?\s*(?:about\s*)?" + _LAB_NUM + r"(?!\s*(?:-|to)\s*\d)",
+    r"(?:\s*(?:level|count|value|(?:total )?score))?\s*(?:is|was|of|=|:|at)?\s*(?:about\s*)?" + _LAB_NUM + r"(?!\s*(?:-|to)\s*\d)",
     re.IGNORECASE)
 
 
@@ -156,9 +160,9 @@ def lab_scale(lab: str, value: float) -> float:
 
 def _op(word: str) -> str:
     w = word.lower()
-    if w in (">=", "≥", "=>") or "at least" in w or "or equal" in w and "greater" in w:
+    if w in (">=", "≥", "=>") or "at least" in w or "or equal" in w and "greater" in w or re.match(r">\s?or\s?=", w):
         return "ge"
-    if w in ("<=", "≤", "=<") or w.startswith(("no ", "not ")) or "or equal" in w:
+    if w in ("<=", "≤", "=<") or w.startswith(("no ", "not ")) or "or equal" in w or re.match(r"<\s?or\s?=", w):
         return "le"
     if w in (">",) or any(x in w for x in ("greater", "more", "above", "over", "exceeding")):
         return "gt"

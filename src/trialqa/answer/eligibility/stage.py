@@ -54,13 +54,38 @@ def criterion_stages(text: str) -> list[list[int]]:
             hi = _bounds(r.group(1), r.group(2))[1]
             pos = r.end()
         out.append([lo, hi])
+    # "stage IIB, IIIA, or previously untreated stage IV": a later stage offered as an alternative
+    while (later := _STAGE.search(text, pos)) is not None:
+        gap = text[pos:later.start()]
+        if not re.search(r"\bor\b", gap, re.I) or re.search(r"[.;]|\b(?:no|not|except|excluding|without)\b", gap, re.I):
+            break
+        lo, hi = _bounds(later.group(1), later.group(2))
+        pos = later.end()
+        out.append([lo, hi])
     return out
 
 
+#: Distant spread stated for the person ("metastatic lesions on CXR"): stage IV, unless the
+#: spread is to regional lymph nodes ("metastatic to two axillary nodes").
+_METASTATIC = re.compile(r"\bmetasta\w*", re.IGNORECASE)
+_REGIONAL = re.compile(r"lymph|nod(?:e|al)|axilla|regional|local", re.IGNORECASE)
+
+
 def person_stage(text: str) -> tuple[int, int] | None:
-    """The first stage a person's text states ("stage 1B cervical cancer"), as ordinal bounds."""
-    m = _STAGE.search(text or "")
-    return _bounds(m.group(1), m.group(2)) if m else None
+    """The first stage a person's text states ("stage 1B cervical cancer"), as ordinal bounds;
+    stage IV when it states distant metastases and no stage."""
+    from trialqa.answer.eligibility.vocab import _negated
+
+    text = text or ""
+    m = _STAGE.search(text)
+    if m:
+        return _bounds(m.group(1), m.group(2))
+    for m in _METASTATIC.finditer(text):
+        near = re.split(r"[.;\n]", text[max(0, m.start() - 40):m.start()])[-1] + \
+            re.split(r"[.;\n]", text[m.start():m.end() + 40])[0]
+        if not _negated(text, m.start(), m.end()) and not _REGIONAL.search(near):
+            return 40, 49
+    return None
 
 
 def stage_within(person: tuple[int, int], ranges: list[list[int]]) -> bool | None:
