@@ -66,18 +66,20 @@ def _build(trial: Trial) -> list[Sentence]:
     return out
 
 
-_CACHE: dict[tuple[str, int], tuple[Sentence, ...]] = {}
+#: (trial id, object id) -> (the Trial itself, its sentences). The Trial is kept so that its
+#: id() cannot be reused by another object while the entry lives, and is checked on a hit.
+_CACHE: dict[tuple[str, int], tuple[Trial, tuple[Sentence, ...]]] = {}
 
 
 def sentences(trial: Trial) -> tuple[Sentence, ...]:
     """All quotable sentences of a trial, in document order (cached per Trial object)."""
     key = (trial.trial_id, id(trial))
     cached = _CACHE.get(key)
-    if cached is None:
+    if cached is None or cached[0] is not trial:
         if len(_CACHE) > 50_000:
             _CACHE.clear()
-        cached = _CACHE[key] = tuple(_build(trial))
-    return cached
+        cached = _CACHE[key] = (trial, tuple(_build(trial)))
+    return cached[1]
 
 
 @dataclass
