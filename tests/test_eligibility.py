@@ -482,3 +482,20 @@ def test_rating_scale_limits() -> None:
     t = trial({"Eligibility: Inclusion": "- HAM-D17 total score > or = 22 at Screening"})
     assert _verdict("A 46-year-old woman with depression. Her HAM-D score is 20.", t)[0] == "not_eligible"
     assert _verdict("A 46-year-old woman with depression. Her HAM-D score is 25.", t)[0] == "eligible"
+
+
+def test_every_parsed_field_is_plain_data_for_the_index() -> None:
+    """The index stores each parse as JSON: a conditional or allowance line must give bools,
+    never a regex match (which once stopped `trialqa index` on 58 real records)."""
+    import json
+
+    from trialqa.answer.eligibility.criteria import parse_criterion
+
+    cases = [("Karnofsky performance status at least 70", "inclusion", "Age 65-70 years:"),
+             ("Prior chemotherapy allowed", "exclusion", ""),
+             ("Karnofsky performance status at least 70", "inclusion", "If previously treated with radiotherapy:"),
+             ("Written informed consent", "inclusion", "")]
+    for text, kind, context in cases:
+        parsed = parse_criterion(text, kind, context)  # type: ignore[arg-type]
+        json.loads(parsed.to_json() if hasattr(parsed, "to_json") else json.dumps(parsed.__dict__))
+        assert isinstance(parsed.generic, bool)

@@ -307,7 +307,7 @@ def parse_criterion(text: str, kind: Kind, context: str = "") -> Parsed:
         stages=criterion_stages(_SUBORDINATE.split(text, maxsplit=1)[0]),
         healthy=kind == "inclusion" and polarity == "require" and bool(_HEALTHY.search(own_head)),
         words=content_words(text),
-        generic=bool(_GENERIC.search(text)) and not concepts or allowance or conditional,
+        generic=bool((_GENERIC.search(text) and not concepts) or allowance or conditional),
         qualified=_qualified(head, concepts),
     )
 
