@@ -21,7 +21,7 @@ export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: setup demo test unit eval evals corpus-index chat bench browser-deps clean-index llama-rebuild
+.PHONY: setup demo test unit eval evals corpus-index chat bench browser-deps clean-index llama-rebuild llama-server
 
 setup: $(if $(LLAMA_REBUILD),llama-rebuild) $(STAMP) browser-deps
 	@$(TRIALQA) model install
@@ -43,6 +43,25 @@ llama-rebuild:
 	@echo "rebuilding llama-cpp-python from source (about 7 minutes on 2 cores)"
 	$(PIP) install -q --no-cache-dir --force-reinstall --no-deps '$(LLAMA_PKG)'
 	@rm -f $(STAMP)
+
+# llama.cpp's own llama-server (continuous batching over parallel slots), built once with cmake
+# from the llama.cpp that the llama-cpp-python sdist vendors: native, no AMX (see above), API only
+# (no web UI assets, no download at build time). 10-30 minutes on 2 cores; cached in build/.
+LLAMA_SERVER_DIR := build/llama-server
+LLAMA_SERVER := $(LLAMA_SERVER_DIR)/bin/llama-server
+llama-server: $(LLAMA_SERVER)
+$(LLAMA_SERVER):
+	@echo "building llama-server from the llama-cpp-python 0.3.36 sdist (10-30 minutes on 2 cores)"
+	@rm -rf $(LLAMA_SERVER_DIR)/src && mkdir -p $(LLAMA_SERVER_DIR)/src
+	$(PYTHON) -m pip download -q --no-binary :all: --no-deps 'llama-cpp-python==0.3.36' -d $(LLAMA_SERVER_DIR)/src
+	tar -xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_python-0.3.36.tar.gz -C $(LLAMA_SERVER_DIR)/src
+	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_python-0.3.36/vendor/llama.cpp -B $(LLAMA_SERVER_DIR)/cmake \
+	  -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DLLAMA_BUILD_SERVER=ON \
+	  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+	  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >/dev/null
+	cmake --build $(LLAMA_SERVER_DIR)/cmake --target llama-server -j 2
+	install -D -m 755 $(LLAMA_SERVER_DIR)/cmake/bin/llama-server $@
+	@rm -rf $(LLAMA_SERVER_DIR)/src
 
 # Debian's chromium for the browser tests (never a browser download by a test tool).
 browser-deps:

@@ -92,12 +92,12 @@ def ask_sample(assistant: Any, recorder: RecordingGenerator, question: str, hist
 
 
 #: Counts from the generator's greedy decoder (prompt lookup), summed over an answer's calls.
-DECODE_KEYS = ("decode_steps", "decode_tokens", "decode_drafted", "decode_accepted")
+DECODE_KEYS = ("decode_steps", "decode_tokens", "decode_drafted", "decode_accepted", "decode_prompt_evaluated")
 
 
 def _lookup_figures(llm: list[Result]) -> Result:
     """Prompt-lookup decoding: tokens per model step, and the share of draft tokens kept."""
-    steps, tokens, drafted, kept = (sum(s.get(k, 0) for s in llm) for k in DECODE_KEYS)
+    steps, tokens, drafted, kept, _ = (sum(s.get(k, 0) for s in llm) for k in DECODE_KEYS)
     if not steps:
         return {"status": "off", "reason": "no greedy lookup decode ran (lookup_draft 0, a server, or sampling)"}
     return {"tokens_per_step": round(tokens / steps, 2), "draft_kept": round(kept / drafted, 3) if drafted else None,
@@ -175,6 +175,7 @@ def ask_warm(cfg: Config) -> Result:
         "prompt_tokens": {**_token_figures([s["prompt_tokens"] for s in llm]),
                           "counted": "generator.count_tokens over each message sent (chat template excluded)"},
         "completion_tokens": _token_figures([s["completion_tokens"] for s in llm]),
+        "uncached_prompt_tokens": _token_figures([s["decode_prompt_evaluated"] for s in llm if s.get("decode_steps")]),
         "breakdown_llm_mean_s": _breakdown(llm),
         "lookup_decoding": _lookup_figures(llm),
         "eval": {k: getattr(report, k) for k in ("answer_accuracy", "citation_precision",

@@ -49,12 +49,24 @@ def _ask_rows(report: Result) -> list[Row]:
         ("`trialqa ask` via `trialqa serve`, instant answer (s)", get(report, "cold", "served_instant", "median_s"), None, ""),
         ("share of answers that call the LLM", get(report, "ask", "llm_share"), None, ""),
         ("prompt tokens per LLM answer (median)", get(report, "ask", "prompt_tokens", "median"), None, ""),
+        ("model tokens per decode step (prompt lookup)", get(report, "ask", "lookup_decoding", "tokens_per_step"), None, ""),
+        ("uncached prompt tokens per LLM answer (median)", get(report, "ask", "uncached_prompt_tokens", "median"), None, ""),
         ("gold answer accuracy (same answers)", get(report, "ask", "eval", "answer_accuracy"), 0.9, "min"),
         ("typical RAG first token p50 / trialqa model answers'", get(report, "baseline", "ratios", "first_token_p50"), 3.0, "min"),
         ("typical RAG total p50 / trialqa model answers'", get(report, "baseline", "ratios", "total_p50"), None, ""),
+        ("chat, 16 users at once, in-process model: answer p95 (s)", get(report, "load", "in_process", "answer", "p95_s"), None, ""),
+        ("chat, 16 users at once, llama-server -np 4: answer p95 (s)", get(report, "load", "llama_server", "answer", "p95_s"), None, ""),
+        ("chat, 16 users: p95 in-process / llama-server -np 4", get(report, "load", "p95_speedup"), 2.0, "min"),
+        ("chat, 16 users: failed answers (both set-ups)", _load_failures(report), 0, "max"),
         ("list/count answers over 2,000 trials p50 warm (s)", get(report, "corpus_answers", "all", "total_p50_s"), 1.0, "max"),
         ("list/count answers over 2,000 trials p95 warm (s)", get(report, "corpus_answers", "all", "total_p95_s"), None, ""),
     ]
+
+
+def _load_failures(report: Result) -> int | None:
+    counts = [get(report, "load", name, "failures") for name in ("in_process", "llama_server")]
+    counts = [c for c in counts if c is not None]
+    return sum(counts) if counts else None
 
 
 def targets(report: Result, nprobe: int | None = None, refine: int | None = None) -> list[Result]:

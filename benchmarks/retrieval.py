@@ -177,6 +177,9 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"| {name} | {c['queries']} | {c[f'ndcg@{k}']:.3f} | {c[f'bm25_ndcg@{k}']:.3f} | {c['ratio']} "
               f"| {c[f'ndcg@{k}_exp']:.3f} | {c[f'bm25_ndcg@{k}_exp']:.3f} | {c['ratio_exp']} |")
     print(f"target >= {TARGET_RATIO}x on every cohort: {'met' if report['meets_target'] else 'NOT met'}")
+    if report.get("weights"):
+        print("weights (settings, chosen on trec_2021 alone): "
+              + ", ".join(f"{name}={value}" for name, value in report["weights"].items()))
     if "describe_recall" in report:
         d = report["describe_recall"]
         key = f"recall@{d['k']}"

@@ -28,7 +28,7 @@ from benchmarks.report import EXTERNAL, render, targets
 
 #: Run in this order. Each name is a module of this package with `phase(cfg) -> dict`,
 #: except EXTERNAL ones, which offer `run() -> dict` (no arguments, their own corpora).
-PHASES = ("ingest", "ask", "cold", "baseline", "index", "search", "trec", "corpus_answers", "ivf", *EXTERNAL,
+PHASES = ("ingest", "ask", "cold", "load", "baseline", "index", "search", "trec", "corpus_answers", "ivf", *EXTERNAL,
           "speculative")
 #: Measured only when named in --only (an experiment, not a figure with a target).
 OPTIONAL = ("speculative",)

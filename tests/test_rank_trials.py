@@ -87,6 +87,24 @@ def test_analyse_boosts_condition_phrases_and_lowers_negated_ones() -> None:
     assert "60 year old female" in q.key_text and "type 2 diabetes" in q.key_text
 
 
+def test_weight_cap_stops_repeated_narrative_words_outweighing_the_diagnosis() -> None:
+    note = "Left knee pain. Pain at night, pain on stairs, pain at rest. Known asthma."
+    vocabulary = ConditionVocabulary(corpus())
+    uncapped = analyse(note, vocabulary, key_boost=0.5, negated_weight=0.3)
+    assert uncapped.weights["pain"] == pytest.approx(4.0) and uncapped.weights["asthma"] == pytest.approx(1.5)
+    capped = analyse(note, vocabulary, key_boost=0.5, negated_weight=0.3, weight_cap=1.5)
+    assert capped.weights["pain"] == pytest.approx(1.5) and capped.weights["asthma"] == pytest.approx(1.5)
+    assert capped.weights["knee"] == pytest.approx(1.0)  # one occurrence, under the cap: unchanged
+
+
+def test_weight_cap_setting_reaches_the_ranker(retriever: Retriever) -> None:
+    note = "Pain, pain, pain and more pain; also asthma."
+    capped = Retriever(retriever.index, EMBEDDER, Settings(retrieval={"trial_query_weight_cap": 1.0}))
+    free = Retriever(retriever.index, EMBEDDER, Settings(retrieval={"trial_query_weight_cap": 0.0}))
+    assert capped.trial_ranker.analyse(note).weights["pain"] == pytest.approx(1.0)
+    assert free.trial_ranker.analyse(note).weights["pain"] == pytest.approx(4.0)
+
+
 def test_negation_scope_ends_at_but() -> None:
     q = analyse("No fever but severe asthma.", ConditionVocabulary(corpus()), key_boost=1.0, negated_weight=0.0)
     assert q.weights.get("fever", 0.0) == 0.0 and q.weights["asthma"] == pytest.approx(2.0)
@@ -179,3 +197,13 @@ def test_long_note_dense_side_sees_past_the_first_window(tmp_path: Path) -> None
     note = "patient reports feeling tired lately " * 120 + "insulin glargine weekly type 2 diabetes"
     assert EMBEDDER.count_tokens(note) > 2 * EMBEDDER.max_tokens
     assert dense_only.rank_trials(note, 1)[0][0] == "NCT00000002"
+
+
+def test_a_component_with_zero_weight_is_not_computed(retriever: Retriever) -> None:
+    note = "Biopsy confirmed sarcoidosis of the lung"
+    without = Retriever(retriever.index, EMBEDDER, Settings(retrieval={"trial_chunk_weight": 0.0}))
+    with_chunks = Retriever(retriever.index, EMBEDDER, Settings(retrieval={"trial_chunk_weight": 0.5}))
+    assert "chunks" not in without.trial_ranker.components(note)[1]
+    _, scores = with_chunks.trial_ranker.components(note)
+    assert set(scores) == {"record", "chunks", "dense"}
+    assert with_chunks.rank_trials(note, 1)[0][0] == "NCT00000005"

@@ -339,3 +339,37 @@ def test_list_question_over_2000_trials_in_the_browser(browser, corpus2000_index
         print(f"timing not asserted: load average {load:.1f} on {os.cpu_count()} CPUs")
         return
     assert took["done_s"] <= FIRST_ANSWER_TARGET_S, times
+
+
+def test_login_page_lets_only_listed_users_in(browser, tmp_path):
+    from test_ui import echo
+
+    from trialqa.auth import LoginGuard, UsersFile
+
+    users = UsersFile(tmp_path / "users")
+    users.add("alice", "alice's long password")
+    with launched(FakeAssistant(echo), auth=LoginGuard(users)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        password = page.locator("input[type=password]")
+        password.wait_for(timeout=30_000)
+        assert page.locator("#tq-box").count() == 0  # nothing of the chat before the login
+
+        def login(name: str, secret: str) -> int:
+            page.get_by_label("username").fill(name)
+            password.fill(secret)
+            with page.expect_response(lambda r: r.url.endswith("/login")) as response:
+                page.get_by_role("button", name="Login").click()
+            return response.value.status
+
+        assert login("alice", "not her password") == 400
+        page.get_by_text("Incorrect Credentials").wait_for(timeout=10_000)
+        assert page.locator("#tq-box").count() == 0
+        assert login("mallory", "alice's long password") == 400
+        with page.expect_navigation(timeout=30_000):  # the login page reloads into the chat
+            assert login("alice", "alice's long password") == 200
+        page.wait_for_selector("#tq-box textarea", timeout=30_000)
+        page.wait_for_selector("#tq-chat", timeout=30_000)
+        ask(page, "Enrollment of NCT05106972?")
+        assert "Q=Enrollment of NCT05106972?" in last_answer(page).inner_text()
+        page.close()

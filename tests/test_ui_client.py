@@ -26,21 +26,22 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def launched(assistant, **kw) -> Iterator[str]:
-    """Serve `build_app(assistant)` in this process on a free port; yields its URL."""
+def launched(assistant, *, auth=None, routes=None, **kw) -> Iterator[str]:
+    """Serve `build_app(assistant)` in this process on a free port; yields its URL.
+    `auth` (a LoginGuard) and `routes` go to `ui.serve`."""
     app = ui.build_app(assistant, **kw)
     port = free_port()
-    ui.serve(app, port=port, prevent_thread_lock=True, quiet=True)
+    ui.serve(app, port=port, prevent_thread_lock=True, quiet=True, auth=auth, routes=routes)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         app.close()
 
 
-def client(url: str):
+def client(url: str, auth: tuple[str, str] | None = None):
     from gradio_client import Client
 
-    return Client(url, verbose=False, download_files=False)
+    return Client(url, verbose=False, download_files=False, auth=auth)
 
 
 def fake_pipeline(out: Path, seeds: Path, reply: str):
@@ -222,3 +223,57 @@ def test_chat_command_serves_on_localhost_and_reports_a_taken_port(monkeypatch):
     assert result.exit_code == 2, result.output
     message = result.output.strip().splitlines()[-1]
     assert message.startswith(f"trialqa: error: cannot serve on 127.0.0.1:{port}") and "--port" in message
+
+
+USERS = {"alice": "alice's long password", "bob": "bob's long password"}
+
+
+@pytest.fixture(scope="module")
+def login_url(tmp_path_factory):
+    from trialqa.auth import LoginGuard, UsersFile
+    from trialqa.ui.health import route
+
+    users = UsersFile(tmp_path_factory.mktemp("auth") / "users")
+    for name, password in USERS.items():
+        users.add(name, password)
+    assistant = FakeAssistant(echo)
+    with launched(assistant, auth=LoginGuard(users), routes=[route(assistant)]) as url:
+        yield url
+
+
+def test_login_lets_only_listed_users_in(login_url):
+    import httpx
+
+    for name, password in USERS.items():
+        assert "Q=Enrollment?" in client(login_url, auth=(name, password)).predict("Enrollment?", api_name="/chat")
+    for creds in (("alice", USERS["bob"]), ("carol", "carol's password"), ("", "")):
+        with pytest.raises(Exception, match="(?i)login|credentials"):
+            client(login_url, auth=creds)
+    with pytest.raises(Exception):  # noqa: B017 - no login: the app's config is refused
+        client(login_url)
+    assert httpx.get(login_url + "config", timeout=10).status_code == 401
+    r = httpx.post(login_url + "gradio_api/queue/join", json={"data": ["x", []], "fn_index": 0,
+                                                               "session_hash": "abc"}, timeout=10)
+    assert r.status_code in (401, 403)
+
+
+def test_failed_logins_are_rate_limited(login_url):
+    import httpx
+
+    def login(password: str) -> int:
+        return httpx.post(login_url + "login", data={"username": "bob", "password": password}, timeout=10).status_code
+
+    assert [login("not bob's password") for _ in range(3)] == [400, 400, 400]
+    assert login(USERS["bob"]) == 400  # locked for a second: even the right password is refused
+    time.sleep(1.1)
+    assert login(USERS["bob"]) == 200
+
+
+def test_healthz_needs_no_login_and_says_ready(login_url):
+    import httpx
+
+    r = httpx.get(login_url + "healthz", timeout=10)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert body["ready"] is True and body["backend"] == {"ready": True, "kind": "in-process", "slots": 1}
+    assert body["index"]["ready"] is True and body["index"]["name"] == "seeds"

@@ -11,6 +11,7 @@ checked against what they cite.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ class Assistant:
         self._vocab: set[str] | None = None
         self._context: Context | None = None
         self._single_trial = SingleTrial(self)
-        self.last_retrieved: list[str] = []
+        self._local = threading.local()  # per answering thread: the chat answers several at once
 
     @classmethod
     def from_settings(cls, index_dir: Path | None = None, model: str | Path | None = None,
@@ -79,6 +80,16 @@ class Assistant:
             prime_generator(generator, self.settings)
             self._generator = generator
         return self._generator
+
+    @property
+    def last_retrieved(self) -> list[str]:
+        """Trials the latest retrieval in this thread returned (thread-local: the chat answers
+        several questions at once, and Gradio may resume one answer in another thread)."""
+        return getattr(self._local, "retrieved", [])
+
+    @last_retrieved.setter
+    def last_retrieved(self, trials: list[str]) -> None:
+        self._local.retrieved = trials
 
     @property
     def model_label(self) -> str:
@@ -137,10 +148,14 @@ class Assistant:
                 answer.plan, answer.retrieved = plan, list(result.trials)
                 yield from self._finish(answer, t0, t0, notes + plan.notes, None)
                 return
+        self.last_retrieved = []
+        retrieved: list[str] | None = None
         for event in self._single_trial.answer(question, history, plan, t0, notes):
+            if retrieved is None:  # made in the same step, so the same thread, as the retrieval
+                retrieved = list(self.last_retrieved)
             if isinstance(event, Answer):
                 event.plan = plan
-                event.retrieved = list(self.last_retrieved)
+                event.retrieved = retrieved
             yield event
 
     @property

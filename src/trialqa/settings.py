@@ -56,10 +56,11 @@ class RetrievalSettings(_Group):
     )
     trial_record_weight: float = Field(
         1.0, ge=0, description="rank_trials: weight of whole-record BM25 (z-scored over the trials); the "
-        "trial_* defaults were chosen on the trec_2022 cohort (benchmarks/retrieval.py)",
+        "trial_* defaults were chosen by a grid search on the trec_2021 cohort alone and are reported on "
+        "trec_2022 and sigir (benchmarks/retrieval.py)",
     )
-    trial_chunk_weight: float = Field(0.1, ge=0, description="rank_trials: weight of a trial's best chunk BM25")
-    trial_dense_weight: float = Field(1.0, ge=0, description="rank_trials: weight of a trial's best chunk vector")
+    trial_chunk_weight: float = Field(0.0, ge=0, description="rank_trials: weight of a trial's best chunk BM25")
+    trial_dense_weight: float = Field(1.5, ge=0, description="rank_trials: weight of a trial's best chunk vector")
     trial_key_boost: float = Field(
         0.5, ge=0, description="rank_trials: extra query weight of terms in condition phrases the trials name"
     )
@@ -67,7 +68,11 @@ class RetrievalSettings(_Group):
         0.3, ge=0, description="rank_trials: query weight of terms in a negated clause ('denies fever')"
     )
     trial_key_vector_weight: float = Field(
-        0.5, ge=0, description="rank_trials: weight of the key text's vector (age, sex, conditions) beside the note's"
+        0.25, ge=0, description="rank_trials: weight of the key text's vector (age, sex, conditions) beside the note's"
+    )
+    trial_query_weight_cap: float = Field(
+        1.5, ge=0, description="rank_trials: most weight a query token gets, however often a note repeats it "
+        "(0 = no cap; a key term's single occurrence is 1 + trial_key_boost)",
     )
     trial_demographic_penalty: float = Field(
         3.0, ge=0, description="rank_trials: score taken off trials whose age range or sex excludes the stated patient"
@@ -108,6 +113,18 @@ class LLMSettings(_Group):
     evidence_sentences: int = Field(6, ge=1, description="most evidence sentences shown to the model")
 
 
+class ChatSettings(_Group):
+    auth_file: Path | None = Field(
+        None, description="users file for `trialqa chat` login (manage with `trialqa chat add-user NAME`); "
+        "required to bind anything but loopback",
+    )
+    concurrency: int = Field(
+        1, ge=1, le=64, description="answers written in parallel when TRIALQA_BACKEND=openai: the server's "
+        "slots (llama-server -np N); the in-process model always answers one at a time",
+    )
+    max_queue: int = Field(16, ge=1, description="questions waiting for a slot before the chat says it is busy")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRIALQA_", env_nested_delimiter="__", extra="forbid"
@@ -138,6 +155,7 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
 
 
 def get_settings() -> Settings:

@@ -3,19 +3,21 @@ and the retrieval benchmark share (`Retriever.rank_trials`).
 
 A query (a short question or a long patient note) is analysed once into a `TrialQuery`:
 its sparse tokens with weights (terms of condition phrases that the indexed trials name
-are weighted up, negated ones down, bare numbers and single letters left out), the
+are weighted up, negated ones down, bare numbers and single letters left out, and no
+token above `trial_query_weight_cap` however often the note repeats it), the
 patient's age and sex when stated, and a short "key text" of those phrases for the dense
 side. A note longer than the embedder's window is embedded window by window and averaged
 (`embed_long`), never truncated. Every trial then gets three scores:
 
     record  BM25 over the whole record (the index's `bm25_trials`)
-    chunks  its best chunk's BM25 (every chunk of the trial competes, not only a first hit)
+    chunks  its best chunk's BM25 (every chunk of the trial competes, not only a first hit;
+            weight 0 by default: on trec_2021 it added nothing beside the whole record)
     dense   its best chunk vector's cosine to the query (note windows averaged + key text)
 
 each standardised over the trials (z-scores), summed with weights, minus a penalty when the
-stated age or sex is outside the trial's eligibility. The weights are settings
-(`retrieval.trial_*`); they were chosen on the trec_2022 cohort by a grid search and are
-reported on trec_2021 and sigir (benchmarks/retrieval.py).
+stated age or sex is outside the trial's eligibility. A component whose weight is 0 is not
+computed. The weights are settings (`retrieval.trial_*`); they were chosen on the trec_2021
+cohort alone by a grid search and are reported on trec_2022 and sigir (benchmarks/retrieval.py).
 """
 
 from __future__ import annotations
@@ -97,8 +99,12 @@ class ConditionVocabulary:
         return spans
 
 
-def analyse(text: str, vocabulary: ConditionVocabulary, key_boost: float, negated_weight: float) -> TrialQuery:
-    """Weighted tokens, condition phrases, age and sex of a query (see the module docstring)."""
+def analyse(text: str, vocabulary: ConditionVocabulary, key_boost: float, negated_weight: float,
+            weight_cap: float = 0.0) -> TrialQuery:
+    """Weighted tokens, condition phrases, age and sex of a query (see the module docstring).
+    A token's weight is summed over its occurrences, then capped at `weight_cap` (0 = no cap):
+    a long note repeats its narrative words ("pain", "left", "history") more than its
+    diagnosis, and uncapped those repeats outweigh the terms that decide the match."""
     weights: dict[str, float] = {}
     phrases: list[str] = []
     for clause, negated in _clauses(text):
@@ -113,6 +119,8 @@ def analyse(text: str, vocabulary: ConditionVocabulary, key_boost: float, negate
         for token, b in zip(tokens, boost, strict=True):
             if len(token) > 1 and not token.isdigit():  # lab values and doses match trials at random
                 weights[token] = weights.get(token, 0.0) + float(b)
+    if weight_cap > 0:
+        weights = {t: min(w, weight_cap) for t, w in weights.items()}
     return TrialQuery(text=text, weights=weights, key_phrases=list(dict.fromkeys(phrases)),
                       age=patient_age(text), sex=patient_sex(text))
 
@@ -260,7 +268,7 @@ class TrialRanker:
 
     def analyse(self, query: str) -> TrialQuery:
         r = self.settings.retrieval
-        return analyse(query, self.vocabulary, r.trial_key_boost, r.trial_negated_weight)
+        return analyse(query, self.vocabulary, r.trial_key_boost, r.trial_negated_weight, r.trial_query_weight_cap)
 
     def components(self, query: str) -> tuple[TrialQuery, dict[str, np.ndarray]]:
         """The analysed query and each trial's raw scores: record, chunks, dense."""
@@ -269,8 +277,9 @@ class TrialRanker:
         n = len(self.trial_ids)
         scores: dict[str, np.ndarray] = {}
         scores["record"] = weighted_bm25(self.index.trial_sparse, q.weights)
-        chunk_scores = weighted_bm25(self.index.sparse, q.weights)
-        scores["chunks"] = group_max(chunk_scores, self._chunk_starts, n, self._chunk_groups)
+        if r.trial_chunk_weight > 0:
+            chunk_scores = weighted_bm25(self.index.sparse, q.weights)
+            scores["chunks"] = group_max(chunk_scores, self._chunk_starts, n, self._chunk_groups)
         if r.trial_dense_weight > 0 and len(self._vector_starts) and query.strip():
             vector = self._query_vector(query, q.key_text if r.trial_key_vector_weight > 0 else "")
             sims = np.asarray(self.index.embeddings) @ vector.astype(np.float32)

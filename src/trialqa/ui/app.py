@@ -29,6 +29,7 @@ CONCURRENCY_ID = "assistant"
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
 PRIVATE = {"api_visibility": "private"}
+LOGIN_MESSAGE = "Sign in with the name and password your trialqa administrator gave you."
 
 
 def build_app(assistant: Any, *, concurrency_limit: int = 1, max_queue: int = 16,
@@ -178,8 +179,10 @@ def build_app(assistant: Any, *, concurrency_limit: int = 1, max_queue: int = 16
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, *, prevent_thread_lock: bool = False,
-          quiet: bool = False):
-    """Launch `app`: no share link, no file outside the app served, no uploads, no SSR."""
+          quiet: bool = False, auth: Any = None, routes: list | None = None):
+    """Launch `app`: no share link, no file outside the app served, no uploads, no SSR.
+    `auth` is a `LoginGuard` (the login page; see trialqa.auth); `routes` are extra
+    Starlette routes served without login (/healthz)."""
     import gradio as gr
 
     return app.launch(
@@ -187,9 +190,32 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860, *, prevent_thread
         allowed_paths=[], blocked_paths=[], max_file_size=1, show_error=False,
         ssr_mode=False, pwa=False, mcp_server=False, footer_links=["api"],
         prevent_thread_lock=prevent_thread_lock, quiet=quiet,
+        auth=auth.check if auth is not None else None,
+        auth_message=LOGIN_MESSAGE if auth is not None else None,
+        app_kwargs={"routes": list(routes)} if routes else None,
         theme=gr.themes.Soft(primary_hue="blue", font=SYSTEM_FONTS, font_mono=MONO_FONTS), css=CSS,
         head=f"<script>{BRIDGE_JS}</script>",
     )
+
+
+def check_exposure(host: str, auth_file: Path | None = None):
+    """The login guard for serving on `host` (None: no login); refuses any host but
+    loopback without a users file (`auth_file`, else TRIALQA_CHAT__AUTH_FILE)."""
+    from trialqa.auth import is_loopback, load_guard
+    from trialqa.errors import ConfigError
+    from trialqa.settings import get_settings
+
+    guard = load_guard(auth_file or get_settings().chat.auth_file)
+    if guard is None and not is_loopback(host):
+        raise ConfigError(f"refusing to serve {host} without a login: add users with 'trialqa chat "
+                          "add-user NAME --auth-file FILE', then pass --auth-file FILE (or set "
+                          "TRIALQA_CHAT__AUTH_FILE)")
+    return guard
+
+
+def concurrency(settings: Any) -> int:
+    """Answers in parallel: the server's slots with TRIALQA_BACKEND=openai, else one."""
+    return settings.chat.concurrency if settings.backend == "openai" else 1
 
 
 def warm(assistant: Any) -> Any:
@@ -202,16 +228,23 @@ def warm(assistant: Any) -> Any:
 
 
 def run(index_dir: Path | None = None, model: Path | None = None, host: str = "127.0.0.1",
-        port: int = 7860, indexes_dir: Path | None = None) -> None:
-    """Load the assistant (and the model, so the first question does not wait), then serve."""
-    from trialqa.settings import set_offline
+        port: int = 7860, indexes_dir: Path | None = None, auth_file: Path | None = None) -> None:
+    """Load the assistant (and the model, so the first question does not wait), then serve;
+    with a users file (or off loopback, where one is required) behind a login page."""
+    from trialqa.settings import get_settings, set_offline
 
+    guard = check_exposure(host, auth_file)
     set_offline()
     from trialqa.assistant import Assistant
+    from trialqa.ui.health import route
 
+    settings = get_settings()
+    slots = concurrency(settings)
     assistant = warm(Assistant.from_settings(index_dir, model))
+    app = build_app(assistant, concurrency_limit=slots, max_queue=settings.chat.max_queue,
+                    indexes_dir=indexes_dir)
     try:
-        serve(build_app(assistant, indexes_dir=indexes_dir), host, port)
+        serve(app, host, port, auth=guard, routes=[route(assistant, slots)])
     except OSError as exc:
         from trialqa.errors import ConfigError
 
