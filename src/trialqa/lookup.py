@@ -110,36 +110,41 @@ def decode_greedy(llm: Any, prompt: list[int], *, max_tokens: int, stops: Sequen
     out = StopText(stops)
     produced = 0
     while produced < max_tokens and not lib.llama_vocab_is_eog(vocab, current):
-        room = min(max_tokens - produced, n_ctx - llm.n_tokens) - 1
-        if room < 0:
-            break
+        # `current` is the greedy choice already: show it before evaluating it
+        piece = out.feed(llm.detokenize([current]))
+        produced += 1
+        stats["tokens"] = produced
+        if piece:
+            yield piece
+        room = min(max_tokens - produced, n_ctx - llm.n_tokens - 1)
+        if out.stopped or produced >= max_tokens or room < 0:
+            return  # nothing more to write, or no room to evaluate `current`
         draft = propose(history + [current], min(max_draft, room))
         batch = [current, *draft]
         llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=True)
         llm._ctx.decode(llm._batch)
-        kept = [current]
+        kept: list[int] = []
         following = greedy(0)
         for i, token in enumerate(draft, start=1):
             if token != following:
                 break
             kept.append(token)
             following = greedy(i)
-        llm.input_ids[llm.n_tokens: llm.n_tokens + len(kept)] = kept
-        llm.n_tokens += len(kept)
+        llm.input_ids[llm.n_tokens: llm.n_tokens + 1 + len(kept)] = [current, *kept]
+        llm.n_tokens += 1 + len(kept)
         llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)  # the rejected draft's cache entries
-        history += kept
-        produced += len(kept)
+        history += [current, *kept]
         stats["steps"] += 1
-        stats["tokens"] = produced
         stats["drafted"] += len(draft)
-        stats["accepted"] += len(kept) - 1
-        ended = [t for t in kept if lib.llama_vocab_is_eog(vocab, t)]
-        if ended:
-            kept = kept[: kept.index(ended[0])]
-        piece = out.feed(llm.detokenize(kept)) if kept else ""
+        stats["accepted"] += len(kept)
+        ended = next((j for j, t in enumerate(kept) if lib.llama_vocab_is_eog(vocab, t)), None)
+        shown = kept if ended is None else kept[:ended]
+        produced += len(shown)
+        stats["tokens"] = produced
+        piece = out.feed(llm.detokenize(shown)) if shown else ""
         if piece:
             yield piece
-        if out.stopped or ended:
+        if out.stopped or ended is not None:
             return
         current = following
     tail = out.flush()
