@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import Config, Result, Skipped, call, embedder_for, ensure_index, log, runs, settings_for
+from benchmarks.common import Config, Result, Skipped, call, embedder_for, ensure_index, log, runs, settings_for, stop
 
 INSTANT = "What is the enrollment of NCT05106972?"
 MODEL = "According to the HBV cirrhosis trial NCT01728727, what are the problems with liver transplantation?"
@@ -85,11 +85,7 @@ def _served(cfg: Config, cmd: list[str], index: Path) -> Result:
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         return {"served": {"status": "error", "reason": str(exc)}}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=30)
         sock.unlink(missing_ok=True)
 
 

@@ -8,6 +8,7 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tarfile
 import threading
@@ -115,6 +116,16 @@ def ms_summary(passes: list[list[float]]) -> Result:
     return {"queries": len(passes[0]), "passes": len(passes),
             "p50_ms": round(statistics.median(p50), 2), "p95_ms": round(statistics.median(p95), 2),
             "p50_ms_per_pass": [round(v, 2) for v in p50]}
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """End a child server: terminate, then kill it if it has not exited after `timeout` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def peak_rss_mib() -> float:

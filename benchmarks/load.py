@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.common import REPO, Config, Result, Skipped, call, log, pct
+from benchmarks.common import REPO, Config, Result, Skipped, call, log, pct, stop
 
 USERS = 16
 SLOTS = 4
@@ -83,12 +83,7 @@ def _process(cmd: list[str], log_path: Path, ready_url: str, env: dict[str, str]
         _wait_http(ready_url, proc, log_path, timeout)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @contextlib.contextmanager
