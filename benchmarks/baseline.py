@@ -1,5 +1,7 @@
 """Phase `baseline`: a typical local RAG over the same seeds with the same GGUF, asked the
-same gold questions in the same run, so that trialqa's figures have a reference.
+gold questions that trialqa's model answered in the ask phase of the same run (at most
+MAX_QUESTIONS of them, spread over the list; all gold questions when that phase did not
+run), so that trialqa's figures have a reference.
 
 What "typical" means here (the defaults of the common tutorials): each record's whole
 text cut into fixed-size chunks of 1,000 characters with 200 overlapping, embedded with the
@@ -10,9 +12,11 @@ no prompt prefix reuse beyond what llama.cpp's cache does by itself.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,8 @@ CHUNK_CHARS = 1000
 OVERLAP_CHARS = 200
 TOP_K = 4
 MAX_TOKENS = 256
+#: At most this many of the questions trialqa's model answered are asked again here.
+MAX_QUESTIONS = 12
 SYSTEM = ("You are a helpful assistant. Answer the question using only the context below. "
           "If the context does not contain the answer, say that you don't know.")
 
@@ -55,10 +61,25 @@ class TypicalRAG:
 
 
 def _questions(cfg: Config) -> list[str]:
-    """Every prompt of the gold cases the ask phase times (turns asked alone: no history)."""
+    """The questions trialqa gave to its model in the ask phase of this report (the ratios
+    compare those; an instant answer has no model latency to compare), else every prompt of
+    the gold cases the ask phase times. Turns are asked alone: no history."""
     from trialqa.evals import load_cases
 
+    asked = _model_questions(cfg.out)
+    if asked:  # spread over the list: a baseline answer reads ~1,000 prompt tokens (20-40 s here)
+        step = max(1, -(-len(asked) // MAX_QUESTIONS))
+        return asked[::step][:MAX_QUESTIONS]
     return [q for case in load_cases(cfg.repo / "evals/gold.jsonl")[: cfg.ask_limit] for q in case.prompts]
+
+
+def _model_questions(report_path: Path) -> list[str]:
+    """The model-written questions of the ask phase in the report at `report_path`, in order."""
+    try:
+        samples = json.loads(report_path.read_text(encoding="utf-8")).get("ask", {}).get("samples", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return list(dict.fromkeys(s["question"] for s in samples if isinstance(s, dict) and s.get("llm_calls")))
 
 
 def _sample(rag: TypicalRAG, recorder: Any, question: str) -> Result:

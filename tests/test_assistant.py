@@ -145,6 +145,24 @@ def test_prompt_fits_a_small_context(index):
     assert gen.count_tokens(sent) + 200 <= 1024
 
 
+def test_evidence_far_below_the_best_sentence_is_left_out(index):
+    from trialqa.settings import Settings
+
+    idx, emb = index
+    question = "How and how often are the stem cells for the arthritis trial injected?"
+
+    def sources(margin: float) -> list[str]:
+        gen = ScriptedGenerator(["NOT FOUND"])
+        settings = Settings(llm={"evidence_margin": margin})
+        Assistant(idx, emb, gen, settings=settings).ask(question)
+        return [line for line in gen.calls[0][-1]["content"].splitlines() if line.startswith("[S")]
+
+    wide, tight = sources(9.0), sources(0.0)
+    assert len(wide) > len(tight) >= 2  # the best sentences stay, however tight the margin
+    assert any("every 2 weeks" in line for line in tight)
+    assert set(tight) <= set(wide)
+
+
 def test_batch_reports_bad_lines_and_goes_on(index, tmp_path, monkeypatch):
     from trialqa.cli import cli
 

@@ -32,6 +32,8 @@ from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, SourcesReady, Timings, Turn
 
 PROMPT_QUESTION_TOKENS = 300
+#: Sentences always shown (when there are so many), however far below the best they score.
+EVIDENCE_MIN = 2
 EVIDENCE_CANDIDATES = 160
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
@@ -230,8 +232,9 @@ class Assistant:
             hint = 1.0 if s.section.split(":")[0] in hints else 0.0
             scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.02 * min(rank, 20), s))
         scored.sort(key=lambda x: -x[0])
-        most = self.settings.llm.evidence_sentences
-        best = [s for _, s in scored[:most]]
+        most, margin = self.settings.llm.evidence_sentences, self.settings.llm.evidence_margin
+        floor = scored[0][0] - margin  # far below the best match: tokens the model reads for nothing
+        best = [s for i, (score, s) in enumerate(scored[:most]) if i < EVIDENCE_MIN or score >= floor]
         if scope and len(scope) == 1:  # name the trial: its title gives the model context
             title = next((s for s in sentences(self.index.trials[scope[0]]) if s.section == "Title"), None)
             if title and all(b.text != title.text for b in best):

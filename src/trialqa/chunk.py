@@ -5,6 +5,14 @@ one is cut between criterion items ("- ", "• ", "1.", "a)" ...), then between
 sentences, and only a sentence longer than the window is cut between words.
 Lengths are counted with the embedder's own tokenizer, on `Chunk.embed_text`,
 in batches (one tokenizer call per stage for the whole corpus).
+
+An embedder whose `additive_counts` is true (its tokenizer splits words at whitespace
+before cutting them into word pieces, as BERT's does) promises that a text's count is the
+sum of the counts of its whitespace-separated parts. Then headers are counted as a
+per-trial prefix plus the section name, and a packed piece is not tokenized a second time
+unless it was cut inside a word: the same chunks (checked on the 6,786 XML records), with
+the section texts tokenized once instead of twice (the build's tokenizer calls took 135 s
+before, under load; the re-count and header passes were 68 s of them).
 """
 
 from __future__ import annotations
@@ -41,8 +49,9 @@ def chunk_trials(trials: list[Trial], embedder: Embedder, max_tokens: int) -> li
     count, specials = _counter(embedder)
     if max_tokens - specials < 16:
         raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
-    sections = _sections(trials, count, max_tokens - specials)
-    _split_all(sections, count, _starts(embedder, count))
+    additive = bool(getattr(embedder, "additive_counts", False))
+    sections = _sections(trials, count, max_tokens - specials, additive)
+    _split_all(sections, count, _starts(embedder, count), additive)
     chunks: list[Chunk] = []
     ordinal: dict[str, int] = {}
     for section in sections:
@@ -81,7 +90,7 @@ def _starts(embedder: Embedder, count: Counter) -> Starts:
     return by_word
 
 
-def _sections(trials: list[Trial], count: Counter, room: int) -> list[_Section]:
+def _sections(trials: list[Trial], count: Counter, room: int, additive: bool = False) -> list[_Section]:
     """One _Section per non-empty, non-repeated section (a Title first when the trial has none).
 
     `room` is the window less the special tokens: header + text must fit in it.
@@ -96,10 +105,24 @@ def _sections(trials: list[Trial], count: Counter, room: int) -> list[_Section]:
             proto = Chunk(id="", trial_id=trial.trial_id, nct_id=trial.nct_id, doc_id=trial.doc_id,
                           title=title, section=name, ordinal=0, text="")
             out.append(_Section(proto, text, 0))
-    headers = count([s.proto.header + "\n" for s in out])
-    for section, n in zip(out, headers, strict=True):
+    for section, n in zip(out, _header_counts([s.proto for s in out], count, additive), strict=True):
         section.budget = room - n
     return out
+
+
+def _header_counts(protos: list[Chunk], count: Counter, additive: bool) -> list[int]:
+    """Word pieces of each chunk header (+ newline). With additive counts, "<id> | <title> | "
+    is counted once per trial and each section name once (headers differ only there)."""
+    if not additive:
+        return count([p.header + "\n" for p in protos])
+    def prefix(p: Chunk) -> str:
+        return p.header[: len(p.header) - len(p.section)]
+
+    prefixes = list(dict.fromkeys(map(prefix, protos)))
+    names = list(dict.fromkeys(p.section + "\n" for p in protos))
+    prefix_n = dict(zip(prefixes, count(prefixes), strict=True))
+    name_n = dict(zip(names, count(names), strict=True))
+    return [prefix_n[prefix(p)] + name_n[p.section + "\n"] for p in protos]
 
 
 def _fit_titles(trials: list[Trial], count: Counter, limit: int) -> list[str]:
@@ -119,12 +142,13 @@ def _fit_titles(trials: list[Trial], count: Counter, limit: int) -> list[str]:
     return out
 
 
-def _split_all(sections: list[_Section], count: Counter, starts: Starts) -> None:
+def _split_all(sections: list[_Section], count: Counter, starts: Starts, additive: bool = False) -> None:
     """Fill each section's pieces.
 
     The texts are tokenized once (token start offsets); a unit's length is the number of
     tokens starting inside it, which is exact wherever the tokenizer splits at whitespace.
-    Packed pieces are then re-counted for real, so the window holds for any tokenizer.
+    Packed pieces are then re-counted for real, so the window holds for any tokenizer;
+    with `additive` counts only the pieces that begin or end inside a word are.
     """
     long = []
     for section, offsets in zip(sections, starts([s.text for s in sections]), strict=True):
@@ -145,9 +169,12 @@ def _split_all(sections: list[_Section], count: Counter, starts: Starts) -> None
                 else:
                     units.extend(_word_units(section.text, c, d, section.budget, tokens.count))
         for group in _pack(units, section.budget):
-            candidates.append((section, section.text[group[0][0] : group[-1][1]].strip()))
-    for (section, piece), n in zip(candidates, count([p for _, p in candidates]), strict=True):
-        if n <= section.budget:
+            a, b = group[0][0], group[-1][1]
+            exact = additive and _at_word_bounds(section.text, a, b)  # its estimate is its count
+            candidates.append((section, section.text[a:b].strip(), exact))
+    counts = iter(count([p for _, p, exact in candidates if not exact]))
+    for section, piece, exact in candidates:
+        if exact or next(counts) <= section.budget:
             section.pieces.append(piece)
         else:  # the tokenizer did not add up across whitespace: cut this piece by real counts
 
@@ -155,6 +182,17 @@ def _split_all(sections: list[_Section], count: Counter, starts: Starts) -> None
                 return count([piece[a:b]])[0]
 
             section.pieces.extend(piece[a:b] for a, b, _ in _word_units(piece, 0, len(piece), section.budget, size))
+
+
+#: Characters every tokenizer treats as word breaks (Python's isspace() also accepts
+#: control characters that BERT's normaliser deletes instead).
+_BREAK = frozenset(" \t\n\r")
+
+
+def _at_word_bounds(text: str, a: int, b: int) -> bool:
+    """True when text[a:b] neither begins nor ends inside a whitespace-separated word."""
+    return (a == 0 or text[a - 1] in _BREAK or text[a] in _BREAK) and (
+        b == len(text) or text[b] in _BREAK or text[b - 1] in _BREAK)
 
 
 class _Tokens:

@@ -52,6 +52,9 @@ def embed_long(embedder: Embedder, text: str) -> np.ndarray:
 class HashingEmbedder:
     """Deterministic bag-of-words hashing embedder for fast unit tests."""
 
+    #: a token never spans whitespace, so counts add up over whitespace-separated parts
+    additive_counts = True
+
     def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
         self.id = f"hashing-{dim}"
         self.dim = dim
@@ -138,7 +141,9 @@ class SentenceTransformerEmbedder:
             raise ModelUnavailable(f"cannot load embedder from {path}: {type(exc).__name__}: {exc}") from exc
         self.id = model_id or path.name
         self._counter = _untruncated(self._tok)
+        self.additive_counts = additive_counts(self._counter)
         self._bf16_pool = None  # a bfloat16 copy of the encoder for batches (see `embed`)
+        self._threads: ThreadChooser | None = None  # thread count per batch (see `ThreadChooser`)
         if self._mean_pool is not None and (dtype == "bfloat16" or (dtype == "auto" and _fast_bf16())):
             import torch
             from transformers import AutoModel
@@ -201,21 +206,63 @@ class SentenceTransformerEmbedder:
     def _encode_mean_pooled(self, texts: list[str], bf16: bool) -> np.ndarray:
         """Batches of similar length (least padding), masked mean of the last hidden states;
         with `bf16`, through the bfloat16 copy of the encoder."""
+        import time
+
         import torch
 
         model = self._bf16_pool if bf16 else self._mean_pool
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        if self._threads is None:
+            self._threads = ThreadChooser(torch.get_num_threads())
         with torch.inference_mode():
             for start in range(0, len(order), _BATCH):
                 rows = order[start : start + _BATCH]
                 enc = self._tok([texts[i] for i in rows], padding=True, truncation=True,
                                 max_length=self.max_tokens, return_tensors="pt",
                                 pad_to_multiple_of=_BF16_PAD if bf16 else None)
+                threads = self._threads.pick() if len(order) > _BATCH else None
+                if threads is not None:
+                    torch.set_num_threads(threads)
+                began = time.perf_counter()
                 hidden = model(**enc).last_hidden_state.float()  # pooled in float32
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 out[rows] = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).numpy()
+                if threads is not None:
+                    self._threads.record(threads, int(enc["input_ids"].numel()), time.perf_counter() - began)
         return out
+
+
+class ThreadChooser:
+    """Torch's thread count for each batch of a long embedding run, by measured speed.
+
+    On a 2-core machine that other processes use too, two OpenMP threads that wait for each
+    other at every barrier can be slower than one (measured beside two busy processes: 5.6e-4
+    s per word piece on two threads, 1.7e-4 on one; with one core free, 1.6e-4 on two and
+    2.3e-4 on one). Each count's seconds per padded word piece is kept as a moving average;
+    the faster count is used and the other re-tried every `explore` batches, so the choice
+    follows the machine's load.
+    """
+
+    def __init__(self, most: int, explore: int = 8) -> None:
+        self.options = [most, 1] if most > 1 else [1]
+        self.explore = explore
+        self.cost: dict[int, float] = {}
+        self.batches = 0
+
+    def pick(self) -> int:
+        untried = [t for t in self.options if t not in self.cost]
+        if untried:
+            return untried[0]
+        best = min(self.options, key=lambda t: self.cost[t])
+        if len(self.options) > 1 and self.batches % self.explore == self.explore - 1:
+            return next(t for t in self.options if t != best)
+        return best
+
+    def record(self, threads: int, pieces: int, seconds: float) -> None:
+        cost = seconds / max(1, pieces)
+        self.cost[threads] = cost if threads not in self.cost else 0.5 * (self.cost[threads] + cost)
+        self.batches += 1
 
 
 #: Texts per forward pass; measured on 2 cores, 16-32 beat 64 by a few percent.
@@ -287,6 +334,36 @@ def _untruncated(tokenizer) -> object | None:
     counter.no_truncation()
     counter.no_padding()
     return counter
+
+
+#: Pre-tokenizers that split at whitespace (and punctuation) before the model sees a word,
+#: and normalisers that never join or split words.
+_SPLITTING = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+_WORDWISE = {"BertNormalizer", "Lowercase", "NFD", "NFC", "NFKD", "NFKC", "StripAccents"}
+
+
+def additive_counts(tokenizer: object | None) -> bool:
+    """True when a `tokenizers.Tokenizer` cuts text into words at whitespace before cutting
+    words into pieces (WordPiece after BERT's pre-tokenizer): then a text's word-piece
+    count is the sum over its whitespace-separated parts, which the chunker relies on to
+    count each text once (chunk.py). Anything else (SentencePiece, byte-level BPE) is False."""
+    import json
+
+    try:
+        spec = json.loads(tokenizer.to_str())  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+    def kinds(node: dict | None, key: str) -> set[str]:
+        if not node:
+            return set()
+        inner = node.get(key)
+        return set().union(*(kinds(n, key) for n in inner)) if node.get("type") == "Sequence" and inner else {node.get("type", "")}
+
+    pre = kinds(spec.get("pre_tokenizer"), "pretokenizers")
+    norm = kinds(spec.get("normalizer"), "normalizers")
+    return (spec.get("model", {}).get("type") == "WordPiece" and bool(pre) and pre <= _SPLITTING
+            and norm <= _WORDWISE)
 
 
 _CACHE: dict[str, Embedder] = {}

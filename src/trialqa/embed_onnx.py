@@ -82,6 +82,9 @@ class OnnxEmbedder:
         self.path = directory
         self._counter.no_truncation()
         self._counter.no_padding()
+        from trialqa.embed import additive_counts
+
+        self.additive_counts = additive_counts(self._counter)
         self._tok = Tokenizer.from_str(self._counter.to_str())
         self._tok.enable_truncation(self.max_tokens)
         self._tok.enable_padding(pad_id=int(meta["pad_id"]), pad_token=str(meta["pad_token"]))
