@@ -12,7 +12,7 @@ no prompt prefix reuse beyond what llama.cpp's cache does by itself.
 
 from __future__ import annotations
 
-import json
+import math
 import statistics
 import time
 from collections.abc import Iterator
@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import Config, Result, call, embedder_for, generator_for, ingest, latency_figures, log, pct, settings_for, timed
+from benchmarks.common import (
+    Config, Result, call, embedder_for, generator_for, ingest, latency_figures, log, pct, read_report, settings_for, timed,
+)
 
 CHUNK_CHARS = 1000
 OVERLAP_CHARS = 200
@@ -68,17 +70,15 @@ def _questions(cfg: Config) -> list[str]:
 
     asked = _model_questions(cfg.out)
     if asked:  # spread over the list: a baseline answer reads ~1,000 prompt tokens (20-40 s here)
-        step = max(1, -(-len(asked) // MAX_QUESTIONS))
+        step = math.ceil(len(asked) / MAX_QUESTIONS)
         return asked[::step][:MAX_QUESTIONS]
     return [q for case in load_cases(cfg.repo / "evals/gold.jsonl")[: cfg.ask_limit] for q in case.prompts]
 
 
 def _model_questions(report_path: Path) -> list[str]:
     """The model-written questions of the ask phase in the report at `report_path`, in order."""
-    try:
-        samples = json.loads(report_path.read_text(encoding="utf-8")).get("ask", {}).get("samples", [])
-    except (OSError, ValueError, AttributeError):
-        return []
+    ask = read_report(report_path).get("ask")
+    samples = ask.get("samples", []) if isinstance(ask, dict) else []
     return list(dict.fromkeys(s["question"] for s in samples if isinstance(s, dict) and s.get("llm_calls")))
 
 

@@ -85,6 +85,15 @@ class Skipped(Exception):
 # ---------------------------------------------------------------- statistics
 
 
+def read_report(path: Path) -> Result:
+    """The JSON report at `path` ({} when it is missing, unreadable or not an object)."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from benchmarks.common import Config, Result, Skipped, call, log
+from benchmarks.common import Config, Result, Skipped, call, log, read_report
 from benchmarks.report import EXTERNAL, render, targets
 
 #: Run in this order. Each name is a module of this package with `phase(cfg) -> dict`,
@@ -102,11 +102,7 @@ def run(cfg: Config) -> Result:
 
 def _previous(path: Path) -> Result:
     """The phases of an earlier report at `path` (none when it is missing or unreadable)."""
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in old.items() if k in PHASES and isinstance(v, dict)} if isinstance(old, dict) else {}
+    return {k: v for k, v in read_report(path).items() if k in PHASES and isinstance(v, dict)}
 
 
 def _now() -> str:
