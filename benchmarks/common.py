@@ -219,7 +219,8 @@ def ingest(cfg: Config, name: str) -> tuple[float, list[Any]]:
 
 def ensure_index(cfg: Config, name: str, embedder: Any, settings: Settings) -> Any:
     """The cached index of corpus `name`, built first when missing or stale."""
-    from trialqa.store import build_index, load_index
+    from trialqa.index_build import build_index
+    from trialqa.store import load_index
 
     shipped = cfg.repo / "indexes" / SHIPPED.get(name, "-")
     if not cfg.fakes and (shipped / "manifest.json").is_file():

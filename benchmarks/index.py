@@ -19,7 +19,7 @@ def index_corpus(cfg: Config, name: str) -> Result:
     The fresh build goes to a side directory and replaces the cached index only when it
     finished, so a build stopped at its deadline leaves the previous index usable.
     """
-    from trialqa.store import build_index
+    from trialqa.index_build import build_index
 
     settings = settings_for()
     embedder = embedder_for(cfg, settings, "index")

@@ -23,7 +23,8 @@ def measure(cfg: Config) -> Result:
 
     from trialqa.embed import embed_long
     from trialqa.retrieve import Retriever
-    from trialqa.store import build_index, load_index
+    from trialqa.index_build import build_index
+    from trialqa.store import load_index
 
     flat_settings, ivf_settings = settings_for("flat"), settings_for("ivfpq")
     embedder = embedder_for(cfg, flat_settings)

@@ -3,7 +3,7 @@
 Two set-ups over the seed index, each a real `trialqa chat` in a child process driven
 through `gradio_client` (the "/chat" API, one client and session per simulated user):
 
-    in_process    the bundled model inside the chat, one answer at a time (concurrency 1)
+    in_process    the bundled model inside the chat, one model answer at a time (its lock)
     llama_server  llama.cpp's `llama-server -np 4` (built by `make llama-server`) and the chat
                   with TRIALQA_BACKEND=openai, TRIALQA_CHAT__CONCURRENCY=4
 
@@ -192,12 +192,12 @@ def measure(cfg: Config) -> Result:
     out: Result = {"index": str(index), "users": users, "slots": SLOTS, "cpus": os.cpu_count(),
                    "threads": settings.llm.n_threads or os.cpu_count(),  # both set-ups (TRIALQA_LLM__N_THREADS)
                    "load_avg_at_start": [round(v, 2) for v in os.getloadavg()]}
-    log(f"load: in-process model, concurrency 1, {users} users")
+    log(f"load: in-process model (one model answer at a time), {users} users")
     with chat(index, logs / "chat-in-process.log", {"TRIALQA_BACKEND": "llama"}) as url:
         out["in_process"] = crowd(url, users)
     try:
         with llama_server(gguf, logs / "llama-server.log", SLOTS, settings.llm.n_ctx, settings.llm.n_threads) as base_url:
-            log(f"load: llama-server -np {SLOTS}, chat concurrency {SLOTS}, {users} users")
+            log(f"load: llama-server -np {SLOTS} (primed slots), chat concurrency {SLOTS}, {users} users")
             env = {"TRIALQA_BACKEND": "openai", "TRIALQA_BASE_URL": base_url,
                    "TRIALQA_CHAT__CONCURRENCY": str(SLOTS)}
             with chat(index, logs / "chat-llama-server.log", env) as url:

@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -131,6 +132,9 @@ def main(quick: bool, out: Path, only: str, repeats: int | None, fakes: bool) ->
     if unknown := sorted(set(phases) - set(PHASES)):
         raise click.BadParameter(f"unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}", param_hint="--only")
     cfg = Config.for_mode(quick, out=out, phases=phases, repeats=repeats, fakes=fakes)
+    # `kill`/`timeout` stop the bench like Ctrl-C does: the phases' finally blocks stop the
+    # servers and chats they started, instead of leaving them to compete with the next run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = run(cfg)
     render(report, PHASES)
     click.echo(f"wrote {cfg.out}", err=True)

@@ -54,7 +54,8 @@ def corpus2000_index(tmp_path_factory, shared_dir) -> Path:
     from trialqa.errors import TrialQAError
     from trialqa.parse import ingest
     from trialqa.settings import get_settings
-    from trialqa.store import build_index, load_index
+    from trialqa.index_build import build_index
+    from trialqa.store import load_index
 
     settings = get_settings()
     embedder = load_embedder(settings)

@@ -11,7 +11,8 @@ from trialqa.assistant import Assistant
 from trialqa.embed import HashingEmbedder
 from trialqa.errors import BadInput
 from trialqa.generate import ScriptedGenerator
-from trialqa.store import build_index, load_index
+from trialqa.index_build import build_index
+from trialqa.store import load_index
 from trialqa.types import Section, Source, Trial, TrialFields
 
 

@@ -15,7 +15,6 @@ import trialqa.cli.eval as eval_cli
 from trialqa.cli import cli
 from trialqa.errors import BadInput, ConfigError, GenerationError
 from trialqa.evals import (
-    Case,
     KnownSources,
     aggregate,
     assistant_answer_fn,
@@ -25,6 +24,7 @@ from trialqa.evals import (
     run_eval,
     score_case,
 )
+from trialqa.evals_cases import Case
 from trialqa.types import CANONICAL_SECTIONS, Answer, Citation, Section, Source, Timings, Trial
 
 ROOT = Path(__file__).resolve().parents[1]

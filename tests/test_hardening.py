@@ -28,9 +28,10 @@ from trialqa.cli import cli
 from trialqa.embed import HashingEmbedder
 from trialqa.errors import GenerationError
 from trialqa.generate import ScriptedGenerator
+from trialqa.index_build import build_index
 from trialqa.parse import ingest
 from trialqa.redteam import RedteamCase, load_cases, run_redteam, score
-from trialqa.store import build_index, load_index
+from trialqa.store import load_index
 from trialqa.types import Answer, Citation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -587,7 +588,7 @@ def _interrupt_write(monkeypatch, out: Path) -> None:
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("trialqa.store._write_sparse", boom)
+    monkeypatch.setattr("trialqa.index_build._write_sparse", boom)
 
 
 def _interrupt_swap(monkeypatch, out: Path) -> None:

@@ -13,8 +13,9 @@ import trialqa.embed
 from trialqa.answer.eligibility.match import match_note
 from trialqa.cli import cli
 from trialqa.embed import HashingEmbedder
+from trialqa.index_build import build_index
 from trialqa.settings import Settings
-from trialqa.store import build_index, load_index
+from trialqa.store import load_index
 
 EMBEDDER = HashingEmbedder()
 NOTE = ("A 34-year-old woman with type 2 diabetes on metformin, poorly controlled, who is pregnant at 12 weeks. "

@@ -61,9 +61,15 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                self.answer(None)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fake.requests.append((self.path, dict(self.headers), json.loads(raw or b"null")))
+                self.answer(json.loads(raw or b"null"))
+
+            def answer(self, body: object) -> None:
+                fake.requests.append((self.path, dict(self.headers), body))
                 replies = fake.routes.get(self.path) or [Reply(404, b'{"detail": "Not Found"}', "application/json")]
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]
                 if reply.delay_s:
@@ -175,6 +181,54 @@ def test_llama_cpp_server_tokenize_endpoint(fake, make):
     assert gen.count_tokens("abc def") == 3
     assert gen.server == "llama.cpp"
     assert fake.paths() == ["/extras/tokenize", "/tokenize", "/tokenize"]
+
+
+def json_reply(obj: object) -> Reply:
+    return Reply(body=json.dumps(obj).encode(), content_type="application/json")
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_streams_at_once_are_limited_to_the_servers_slots(fake, make, slots):
+    fake.routes["/v1/chat/completions"] = [Reply(body=sse("ok"), delay_s=0.4)]
+    gen = make(fake.url, chat={"concurrency": slots})
+
+    def ask() -> None:
+        assert list(gen.stream(MESSAGES, max_tokens=4)) == ["ok"]
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    took = time.perf_counter() - t0
+    assert len(fake.chat_bodies()) == 2
+    assert (took >= 0.8) if slots == 1 else (took < 0.75), took
+
+
+def test_prime_puts_the_prefix_into_every_llama_cpp_server_slot(fake, make):
+    fake.routes["/tokenize"] = [tokens(1)]
+    fake.routes["/props"] = [json_reply({"total_slots": 3})]
+    fake.routes["/v1/chat/completions"] = [json_reply({"choices": [{"message": {"content": "x"}}]})]
+    assert make(fake.url).prime(MESSAGES) == "primed 3 slots"
+    bodies = fake.chat_bodies()
+    assert sorted(body["id_slot"] for body in bodies) == [0, 1, 2]
+    assert all(body["messages"] == MESSAGES and body["max_tokens"] == 1 and body["cache_prompt"] for body in bodies)
+
+
+@pytest.mark.parametrize("tokenizer", ["/extras/tokenize", None])
+def test_prime_leaves_other_servers_alone(fake, make, tokenizer):
+    if tokenizer:  # llama-cpp-python's server: one slot, its own prompt cache
+        fake.routes[tokenizer] = [tokens(1)]
+    fake.routes["/props"] = [json_reply({"total_slots": 4})]
+    assert make(fake.url).prime(MESSAGES) is None
+    assert fake.chat_bodies() == []
+
+
+def test_prime_survives_a_server_without_props(fake, make):
+    fake.routes["/tokenize"] = [tokens(1)]
+    assert make(fake.url).prime(MESSAGES) is None
+    assert fake.chat_bodies() == []
 
 
 def test_plain_openai_server_estimates_tokens_and_gets_no_grammar(fake, make):

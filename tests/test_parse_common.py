@@ -6,7 +6,6 @@ import pytest
 
 from trialqa.parse.common import (
     ages_from_criteria,
-    format_items,
     humanize,
     norm_age,
     norm_enrollment_type,
@@ -21,6 +20,7 @@ from trialqa.parse.common import (
     split_glued,
     split_typed_names,
 )
+from trialqa.parse.lines import format_items
 
 
 @pytest.mark.parametrize(("raw", "want"), [

@@ -128,3 +128,30 @@ def test_a_parser_bug_skips_only_that_file(tmp_path: Path, seeds_dir: Path, monk
     result = ingest([tmp_path])
     assert [t.trial_id for t in result.trials] == ["NCT05106972"] and result.skipped == 1
     assert "002.txt" in result.warnings[0] and "KeyError" in result.warnings[0]
+
+
+def test_two_workers_give_the_same_result(mixed_dir: Path, seeds_dir: Path) -> None:
+    shutil.copy(next(seeds_dir.glob("002_*.txt")), mixed_dir / "sub" / "NCT03765957.txt")  # a duplicate too
+    one, two = ingest([mixed_dir]), ingest([mixed_dir], workers=2)
+    assert [t.model_dump() for t in two.trials] == [t.model_dump() for t in one.trials]
+    assert (two.warnings, two.skipped, two.duplicates) == (one.warnings, one.skipped, one.duplicates)
+    assert two.skipped == len(BAD) and two.duplicates == 1
+
+
+def test_a_file_whose_worker_died_is_parsed_here(tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from trialqa.parse import batch
+
+    for prefix in ("002", "003"):
+        shutil.copy(next(seeds_dir.glob(f"{prefix}_*.txt")), tmp_path / f"{prefix}.txt")
+    real, parent = batch.parse_records, os.getpid()
+
+    def dies_in_a_worker(path: Path) -> list:  # type: ignore[type-arg]
+        if os.getpid() != parent and path.name == "002.txt":
+            os._exit(9)
+        return real(path)
+
+    monkeypatch.setattr(batch, "parse_records", dies_in_a_worker)
+    result = ingest([tmp_path], workers=2)
+    assert [t.trial_id for t in result.trials] == ["NCT03765957", "NCT05106972"] and not result.warnings

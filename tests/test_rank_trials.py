@@ -10,9 +10,10 @@ import pytest
 from test_retrieve import make_trial, tiny_corpus
 
 from trialqa.embed import HashingEmbedder
+from trialqa.index_build import build_index
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings
-from trialqa.store import build_index, load_index, sparse_tokens
+from trialqa.store import load_index, sparse_tokens
 from trialqa.trial_rank import (
     ConditionVocabulary,
     Demographics,

@@ -17,9 +17,10 @@ import pytest
 
 from trialqa.assistant import Assistant
 from trialqa.generate import ScriptedGenerator
+from trialqa.index_build import build_index
 from trialqa.parse import ingest
 from trialqa.redteam import load_cases, run_redteam
-from trialqa.store import build_index, load_index
+from trialqa.store import load_index
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,11 @@ import pytest
 from test_retrieve import tiny_corpus
 
 from trialqa.embed import HashingEmbedder
+from trialqa.index_build import build_index
 from trialqa.retrieval_eval import BM25Baseline, evaluate, gold_recall, load_cohort, ndcg_at_k
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings
-from trialqa.store import Index, build_index, load_index
+from trialqa.store import Index, load_index
 
 EMBEDDER = HashingEmbedder()
 

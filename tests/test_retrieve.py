@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from trialqa.embed import HashingEmbedder
+from trialqa.index_build import build_index
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings
-from trialqa.store import build_index, load_index, sparse_tokens
+from trialqa.store import load_index, sparse_tokens
 from trialqa.types import Section, Source, Trial
 
 

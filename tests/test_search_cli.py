@@ -12,8 +12,8 @@ from test_retrieve import tiny_corpus
 import trialqa.embed
 from trialqa.cli import cli
 from trialqa.embed import HashingEmbedder
+from trialqa.index_build import build_index
 from trialqa.settings import Settings
-from trialqa.store import build_index
 
 EMBEDDER = HashingEmbedder()
 

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from test_retrieve import make_trial, tiny_corpus
 
-import trialqa.store as store
+import trialqa.index_build as index_build
 from trialqa import __version__
 from trialqa.embed import HashingEmbedder
 from trialqa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from trialqa.index_build import build_index
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings
-from trialqa.store import build_index, ensure_index, load_index
+from trialqa.store import ensure_index, load_index
 
 EMBEDDER = HashingEmbedder()
 
@@ -131,7 +132,7 @@ def test_interrupted_build_keeps_old_index(built: Path, monkeypatch: pytest.Monk
     def boom(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_write_sparse", boom)
+    monkeypatch.setattr(index_build, "_write_sparse", boom)
     changed = tiny_corpus()[:2]
     with pytest.raises(KeyboardInterrupt):
         build_index(changed, built, EMBEDDER, Settings(), progress=False)

@@ -230,6 +230,16 @@ def test_app_has_no_upload_and_one_guarded_chat_endpoint():
     assert len(generating) == 4 and all(fn.concurrency_limit == 1 for fn in generating)  # ask, example, chip, API
 
 
+@pytest.mark.parametrize(("backend", "slots", "workers", "model", "at_once"), [
+    ("llama", 4, 16, 1, 16),   # in-process: one model answer at a time, computed ones go ahead
+    ("openai", 4, 16, 4, 16),  # a server: its slots write, more questions are worked on
+    ("openai", 24, 16, 24, 24),
+])
+def test_chat_works_on_more_questions_than_the_model_answers(backend, slots, workers, model, at_once):
+    settings = Settings(backend=backend, base_url="http://127.0.0.1:9/v1", chat={"concurrency": slots, "workers": workers})
+    assert ui.concurrency(settings) == model and ui.workers(settings) == at_once
+
+
 # ------------------------------------------------------------------ corpus-scale fakes
 
 PHASES = ["Phase 1", "Phase 2", "Phase 3", "Phase 4"]

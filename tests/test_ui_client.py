@@ -50,7 +50,8 @@ def fake_pipeline(out: Path, seeds: Path, reply: str):
     from trialqa.embed import HashingEmbedder
     from trialqa.generate import ScriptedGenerator
     from trialqa.parse import ingest
-    from trialqa.store import build_index, load_index
+    from trialqa.index_build import build_index
+    from trialqa.store import load_index
 
     embedder = HashingEmbedder()
     build_index(ingest([seeds]).trials, out, embedder, progress=False)

@@ -47,8 +47,9 @@ def converse(url: str, question: str) -> tuple[str, str, float]:
     return first, follow, time.perf_counter() - t0
 
 
-def test_eight_users_get_their_own_correct_answers(assistant):
-    with launched(assistant, concurrency_limit=1, max_queue=16) as url:
+@pytest.mark.parametrize("workers", [1, 8])
+def test_eight_users_get_their_own_correct_answers(assistant, workers):
+    with launched(assistant, concurrency_limit=workers, max_queue=16) as url:
         with ThreadPoolExecutor(len(USERS)) as pool:
             results = list(pool.map(lambda u: converse(url, u[0]), USERS))
     for (question, expect, nct), (first, follow, took) in zip(USERS, results):
@@ -82,3 +83,24 @@ def test_overflow_past_the_queue_limit_is_told_to_wait(assistant):
                 assert expect in out and sources(out) == {nct}, out
         first = busy.result(timeout=900)
         assert sources(first) <= {"NCT05106972"}, first
+
+
+def test_a_computed_answer_does_not_wait_behind_a_model_written_one(assistant):
+    """With several workers, a question answered from the records' fields is answered while
+    another user's model-written answer is still being written (the model's lock admits one)."""
+    from gradio_client.utils import Status
+
+    with launched(assistant, concurrency_limit=4, max_queue=16) as url:
+        slow = [client(url).submit("How are the umbilical cord cells given in NCT05106972?", api_name="/chat")
+                for _ in range(2)]
+        deadline = time.time() + 120
+        while not any(job.status().code == Status.PROCESSING for job in slow) and time.time() < deadline:
+            time.sleep(0.05)
+        t0 = time.perf_counter()
+        quick = client(url).predict("What is the enrollment of NCT05106972?", api_name="/chat")
+        quick_s = time.perf_counter() - t0
+        assert "30" in quick.split("\nSources:")[0]
+        assert not all(job.done() for job in slow), "both model-written answers ended before the computed one"
+        answers = [job.result(timeout=600) for job in slow]
+    assert answers[0] == answers[1] and sources(answers[0]) == {"NCT05106972"}
+    print(f"computed answer in {quick_s:.2f} s beside two model-written ones")

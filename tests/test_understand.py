@@ -206,7 +206,7 @@ def test_plan_cli_shows_filters_and_sql(tmp_path):
     from trialqa.cli import cli
     from trialqa.embed import HashingEmbedder
     from trialqa.settings import Settings
-    from trialqa.store import build_index
+    from trialqa.index_build import build_index
 
     out = tmp_path / "idx"
     build_index(TRIALS, out, HashingEmbedder(), Settings(), progress=False)

@@ -121,7 +121,8 @@ def test_abstention_says_what_the_record_holds():
 
 @pytest.fixture(scope="module")
 def assistant_index(tmp_path_factory):
-    from trialqa.store import build_index, load_index
+    from trialqa.index_build import build_index
+    from trialqa.store import load_index
 
     out = tmp_path_factory.mktemp("verify-idx") / "idx"
     emb = HashingEmbedder()
@@ -183,7 +184,7 @@ def test_ask_keeps_only_the_final_answer(assistant_index):
 @pytest.mark.integration
 def test_bundled_model_on_bait_questions_states_only_what_its_quotes_hold():
     from trialqa.assistant import Assistant
-    from trialqa.evals import Case
+    from trialqa.evals_cases import Case
     from trialqa.groundedness import unsupported_sentences
 
     cases = [Case.model_validate(json.loads(line))

@@ -402,8 +402,9 @@ class Assistant:
 
 def prime_generator(generator, settings: Settings) -> str | None:
     """Put the fixed answer prefix (system prompt and worked example) into a local model's
-    context at load, from the state file of an earlier process when there is one. Off with
-    TRIALQA_LLM__PREFIX_CACHE=false; a generator without `prime` (a server) is left alone."""
+    context at load, from the state file of an earlier process when there is one, or into
+    every slot of a llama.cpp server. Off with TRIALQA_LLM__PREFIX_CACHE=false; a generator
+    without `prime` is left alone."""
     prime = getattr(generator, "prime", None)
     if prime is None or not settings.llm.prefix_cache:
         return None

@@ -1,6 +1,6 @@
 """Gold-answer evaluation: load cases, score answers, aggregate metrics, gate on thresholds.
 
-    load_cases(path) -> [Case]                 one JSON object per line, validated
+    load_cases(path) -> [Case]                 one JSON object per line, validated (evals_cases)
     run_eval(cases, answer_fn, valid_ids)      -> EvalReport (score_case on every case)
     load_thresholds(path, "gold.jsonl")        -> Thresholds (one TOML table per gold file)
     check(report, thresholds)                  -> ["answer_accuracy 0.850 < min 0.9", ...]
@@ -23,28 +23,19 @@ measure is None.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field
 
 from trialqa.errors import BadInput, ConfigError, GenerationError
+from trialqa.evals_cases import CATEGORIES, Case, Category, read_jsonl_cases
 from trialqa.groundedness import unsupported_sentences
-from trialqa.types import CANONICAL_SECTIONS, Answer, Citation, Timings, Trial
-
-Category = Literal[
-    "fact", "list", "numeric", "follow-up", "abstain", "described", "eligibility", "aggregate", "lay",
-]
-CATEGORIES: tuple[Category, ...] = (
-    "fact", "list", "numeric", "follow-up", "abstain", "described", "eligibility", "aggregate", "lay",
-)
+from trialqa.types import Answer, Citation, Timings, Trial
 
 #: Metrics a threshold may name. Those in LOWER_IS_BETTER are maxima, the rest minima.
 METRICS = (
@@ -53,52 +44,6 @@ METRICS = (
     "unsupported_claims",
 )
 LOWER_IS_BETTER = frozenset({"hallucinated_citations", "latency_p50_s", "latency_p95_s", "unsupported_claims"})
-
-
-class Case(BaseModel):
-    """One gold case: a question (or a conversation) and what a correct answer must do."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    question: str | None = Field(None, min_length=1)
-    turns: list[str] | None = Field(None, min_length=2)
-    category: Category
-    expect_trials: list[str] = Field(default_factory=list)
-    forbid_trials: list[str] = Field(default_factory=list)
-    expect_docs: list[str] = Field(default_factory=list)
-    expect_any_text: list[str] = Field(default_factory=list)
-    expect_abstain: bool | None = Field(False, description="None: an abstention or a strictly supported answer")
-    expect_sections: list[str] = Field(default_factory=list)
-    expect_exact: bool = Field(
-        False, description="the answer's trial set (its table rows, else its cited trials) must equal expect_trials"
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Case:
-        if (self.question is None) == (self.turns is None):
-            raise ValueError("give exactly one of 'question' or 'turns'")
-        if self.category == "follow-up" and self.turns is None:
-            raise ValueError("a 'follow-up' case needs 'turns'")
-        if self.expect_abstain and (self.expected_ids or self.expect_any_text):
-            raise ValueError("an abstention case cannot expect trials, docs or text")
-        if self.expect_exact and not self.expect_trials:
-            raise ValueError("'expect_exact' needs the exact set in 'expect_trials'")
-        if clash := set(self.expected_ids) & set(self.forbid_trials):
-            raise ValueError(f"ids both expected and forbidden: {sorted(clash)}")
-        for name in self.expect_sections:
-            if name.split(":")[0].strip() not in CANONICAL_SECTIONS:
-                raise ValueError(f"'{name}' is not a canonical section ({', '.join(CANONICAL_SECTIONS)})")
-        return self
-
-    @property
-    def prompts(self) -> list[str]:
-        """The user turns in order; a single question is a one-turn conversation."""
-        return list(self.turns) if self.turns is not None else [self.question or ""]
-
-    @property
-    def expected_ids(self) -> list[str]:
-        return [*self.expect_trials, *self.expect_docs]
 
 
 class CaseResult(BaseModel):
@@ -185,8 +130,6 @@ class KnownSources:
         return self.sections is None or (citation.trial_id, citation.section) in self.sections
 
 
-M = TypeVar("M", bound=BaseModel)
-
 AnswerFn = Callable[[Case], tuple[Answer, list[str] | None]]
 
 
@@ -204,50 +147,9 @@ class Conversational(Protocol):
     def converse(self, turns: list[str]) -> Answer: ...
 
 
-def read_jsonl_cases(path: Path, model: type[M], kind: str) -> list[M]:
-    """Validate each line of a JSONL file as `model`; a bad line raises BadInput naming `file:line`.
-    `kind` names the file in messages ("gold", "red-team")."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such {kind} file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read {kind} file: {exc}") from None
-    cases: list[M] = []
-    seen: set[str] = set()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            case = model.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        except ValidationError as exc:
-            raise BadInput(f"{where}: {_describe(exc)}") from None
-        case_id = getattr(case, "id")
-        if case_id in seen:
-            raise BadInput(f"{where}: duplicate case id '{case_id}'")
-        seen.add(case_id)
-        cases.append(case)
-    if not cases:
-        raise BadInput(f"{path}: no cases in {kind} file")
-    return cases
-
-
 def load_cases(path: Path) -> list[Case]:
     """Read a gold JSONL file; a bad line raises BadInput naming `file:line`."""
     return read_jsonl_cases(path, Case, "gold")
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{field}: {msg}" if field else msg)
-    return "; ".join(parts)
 
 
 def _ids(citation: Citation) -> set[str]:

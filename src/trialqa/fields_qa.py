@@ -1,8 +1,9 @@
 """Answers from structured fields: exact, instant, and cited to the sentence holding the value.
 
-Two kinds: a field of one trial ("What is its upper age limit?") and a filter over
-every indexed trial ("Which trials would accept a 62-year-old?"). Each claim carries
-the sentence it rests on; a value that no section states is not used.
+A field of one trial ("What is its upper age limit?"), a section of one trial, and whether
+a stated condition rules a person out; filters over every indexed trial ("Which trials
+would accept a 62-year-old?") are in `field_filters`. Each claim carries the sentence it
+rests on; a value that no section states is not used.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trialqa.evidence import NOT_STATED, Sentence, find_quote, sentences
-from trialqa.query import Query
+from trialqa.evidence import NOT_STATED, Sentence, sentences
+from trialqa.field_values import age_quote, age_range_text, age_words, quote_for
 from trialqa.types import Trial
 
 
@@ -20,46 +21,6 @@ from trialqa.types import Trial
 class Claim:
     text: str
     sources: list[Sentence] = field(default_factory=list)
-
-
-def parse_age(value: str | None) -> float | None:
-    """'18 Years' -> 18.0, '6 Months' -> 0.5; None for missing or 'N/A'."""
-    if not value:
-        return None
-    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)?", value, re.IGNORECASE)
-    if not m:
-        return None
-    n = float(m.group(1))
-    unit = (m.group(2) or "year").lower()
-    return n / {"year": 1, "month": 12, "week": 52, "day": 365}[unit]
-
-
-def _age_words(value: str) -> str:
-    return re.sub(r"\bYears?\b", "years", value).strip()
-
-
-def quote_for(trial: Trial, values: list[str], prefer: list[str]) -> Sentence | None:
-    """The sentence stating `values`, looked for in the preferred sections first, then anywhere."""
-    values = [v for v in values if v]
-    if not values:
-        return None
-    hit = find_quote(trial, values, prefer)
-    if hit:
-        return hit
-    names = sorted({s.section for s in sentences(trial)})
-    return find_quote(trial, values, names)
-
-
-def _num(v: float | None) -> str:
-    return "" if v is None else (str(int(v)) if float(v).is_integer() else str(v))
-
-
-def _age_quote(trial: Trial) -> Sentence | None:
-    f = trial.fields
-    lo, hi = parse_age(f.min_age), parse_age(f.max_age)
-    return quote_for(trial, [_num(lo), _num(hi)], ["Eligibility"]) or quote_for(
-        trial, [_num(lo) or _num(hi)], ["Eligibility"]
-    )
 
 
 # --- single-trial field questions -------------------------------------------------------
@@ -113,15 +74,15 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
     if intent in ("max_age", "min_age", "ages"):
         if not (f.min_age or f.max_age):
             return None
-        q = _age_quote(trial)
+        q = age_quote(trial)
         if intent == "max_age":
-            text = (f"The upper age limit of {who} is {_age_words(f.max_age)}." if f.max_age
-                    else f"{who} states no upper age limit (minimum age {_age_words(f.min_age or '')}).")
+            text = (f"The upper age limit of {who} is {age_words(f.max_age)}." if f.max_age
+                    else f"{who} states no upper age limit (minimum age {age_words(f.min_age or '')}).")
         elif intent == "min_age":
-            text = (f"The minimum age for {who} is {_age_words(f.min_age)}." if f.min_age
-                    else f"{who} states no minimum age (upper limit {_age_words(f.max_age or '')}).")
+            text = (f"The minimum age for {who} is {age_words(f.min_age)}." if f.min_age
+                    else f"{who} states no minimum age (upper limit {age_words(f.max_age or '')}).")
         else:
-            text = _age_range_text(trial)
+            text = age_range_text(trial)
         return [Claim(text, [q] if q else [])] if q else None
     if intent == "enrollment" and f.enrollment is not None:
         q = quote_for(trial, [str(f.enrollment)], ["Enrollment", "Design", "Status"])
@@ -196,20 +157,6 @@ def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
             claims.append(Claim(f"({len(f.locations)} locations in all.)"))
         return claims or None
     return None
-
-
-def _age_range_text(trial: Trial) -> str:
-    f, who = trial.fields, trial.nct_id or trial.doc_id
-    if f.min_age and f.max_age:
-        return f"{who} accepts participants aged {parse_age_text(f.min_age)} to {_age_words(f.max_age)}."
-    if f.min_age:
-        return f"{who} accepts participants aged {_age_words(f.min_age)} and older."
-    return f"{who} accepts participants up to {_age_words(f.max_age or '')}."
-
-
-def parse_age_text(value: str) -> str:
-    """'18 Years' -> '18' when the unit repeats in the upper bound."""
-    return re.sub(r"\s*Years?\b", "", value).strip()
 
 
 def _join(items: list[str]) -> str:
@@ -351,119 +298,3 @@ def answer_section(trial: Trial, intent: str, sections: list[str], question: str
     if len(sents) > len(shown):
         claims.append(Claim(f"({len(sents) - len(shown)} more in the {sections[0]} section.)"))
     return claims
-
-
-# --- filters over every trial ----------------------------------------------------------
-
-@dataclass
-class Filter:
-    """A predicate over TrialFields, how to describe it, and how to cite a match."""
-
-    describe: str
-    test: Callable[[Trial], bool | None]  # None: the record does not say
-    cite: Callable[[Trial], Sentence | None]
-    explain: Callable[[Trial], str]
-
-
-_CMP_RE = re.compile(r"\b(more than|over|above|greater than|at least|fewer than|less than|under|below|at most)\s+(\d[\d,]*)\s*(participants|patients|subjects|people|volunteers)?", re.I)
-_SEX_RE = re.compile(r"\b(only (wom[ae]n|females?|m[ae]n|males?)|(wom[ae]n|females?|m[ae]n|males?)[- ]only|(accept|enrol+|recruit|include|open to|allow)\w* (wom[ae]n|females?|m[ae]n|males?)|both sexes|all sexes)\b", re.I)
-_PHASE_RE = re.compile(r"\b(early )?phase\s*(1|2|3|4|i{1,3}|iv)\b", re.I)
-_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-
-
-def list_filter(query: Query) -> Filter | None:
-    """A structured filter that a "which trials ..." question asks for, if any."""
-    q = query.text
-    neg = query.negated
-    if query.age is not None:
-        age = query.age
-
-        def test_age(t: Trial) -> bool | None:
-            lo, hi = parse_age(t.fields.min_age), parse_age(t.fields.max_age)
-            if lo is None and hi is None:
-                return None
-            return (lo is None or lo <= age) and (hi is None or age <= hi)
-
-        return Filter(f"accept a {age}-year-old", test_age, _age_quote, _age_range_text)
-    m = _CMP_RE.search(q)
-    if m and re.search(r"enrol|participant|patient|subject|people|volunteer|recruit", q, re.I):
-        op, n = m.group(1).lower(), int(m.group(2).replace(",", ""))
-        ge = op in ("more than", "over", "above", "greater than", "at least")
-        strict = op not in ("at least", "at most")
-
-        def test_enr(t: Trial) -> bool | None:
-            e = t.fields.enrollment
-            if e is None:
-                return None
-            return (e > n if strict else e >= n) if ge else (e < n if strict else e <= n)
-
-        return Filter(f"enroll {op} {n} participants", test_enr, _enrollment_quote,
-                      lambda t: f"{t.nct_id or t.doc_id} enrolls {t.fields.enrollment} participants.")
-    m = _SEX_RE.search(q)
-    if m:
-        s = m.group(0).lower()
-        want = "All" if "both" in s or "all" in s else ("Female" if re.search(r"wom|fem", s) else "Male")
-
-        def test_sex(t: Trial) -> bool | None:
-            if t.fields.sex is None:
-                return None
-            return t.fields.sex == want if want == "All" or "only" in s else t.fields.sex in (want, "All")
-
-        return Filter(f"accept {'all sexes' if want == 'All' else want.lower() + ' participants'}", test_sex,
-                      lambda t: quote_for(t, [t.fields.sex or ""], ["Eligibility"]),
-                      lambda t: f"{t.nct_id or t.doc_id} accepts {'all sexes' if t.fields.sex == 'All' else (t.fields.sex or '').lower() + ' participants'}.")
-    m = _PHASE_RE.search(q)
-    if m:
-        digit = _ROMAN.get(m.group(2).lower(), m.group(2))
-        early = bool(m.group(1))
-
-        def test_phase(t: Trial) -> bool | None:
-            p = (t.fields.phase or "").lower()
-            if not p:
-                return None
-            hit = bool(re.search(rf"phase\s*{digit}\b|phase{digit}\b", p))
-            return hit and ("early" in p) == early
-
-        return Filter(f"are {'early ' if early else ''}phase {digit}", test_phase,
-                      lambda t: quote_for(t, [t.fields.phase or ""], ["Status", "Design"]),
-                      lambda t: f"{t.nct_id or t.doc_id} is in {t.fields.phase}.")
-    if re.search(r"\brandomi[sz]ed\b", q, re.I):
-        def test_rand(t: Trial) -> bool | None:
-            a = (t.fields.allocation or "").lower()
-            if not a or a in ("n/a", "na"):
-                return None if not a else False
-            return a.startswith("random") != neg
-
-        return Filter("are not randomized" if neg else "are randomized", test_rand,
-                      lambda t: quote_for(t, [t.fields.allocation or ""], ["Design"]),
-                      lambda t: f"{t.nct_id or t.doc_id} has allocation: {t.fields.allocation}.")
-    if re.search(r"\bhealthy volunteers?\b", q, re.I):
-        def test_hv(t: Trial) -> bool | None:
-            hv = t.fields.healthy_volunteers
-            return None if hv is None else hv != neg
-
-        return Filter("do not accept healthy volunteers" if neg else "accept healthy volunteers", test_hv,
-                      lambda t: quote_for(t, ["healthy"], ["Eligibility"]),
-                      lambda t: f"{t.nct_id or t.doc_id} {'accepts' if t.fields.healthy_volunteers else 'does not accept'} healthy volunteers.")
-    if re.search(r"\b(still |currently |now )?recruiting\b", q, re.I) and not re.search(r"not (yet )?recruiting", q, re.I):
-        def test_rec(t: Trial) -> bool | None:
-            s = (t.fields.status or "").lower()
-            return None if not s else (s == "recruiting") != neg
-
-        return Filter("are recruiting", test_rec,
-                      lambda t: quote_for(t, [t.fields.status or ""], ["Status"]),
-                      lambda t: f"The recruitment status of {t.nct_id or t.doc_id} is {t.fields.status}.")
-    return None
-
-
-def _enrollment_quote(t: Trial) -> Sentence | None:
-    return quote_for(t, [str(t.fields.enrollment)], ["Enrollment", "Design"]) if t.fields.enrollment is not None else None
-
-
-def extreme_enrollment(query: Query) -> str | None:
-    """'max' or 'min' when the question asks for the largest or smallest trial."""
-    if re.search(r"\b(largest|biggest|most (participants|patients|subjects)|highest enrol)", query.text, re.I):
-        return "max"
-    if re.search(r"\b(smallest|fewest (participants|patients|subjects)|lowest enrol)", query.text, re.I):
-        return "min"
-    return None

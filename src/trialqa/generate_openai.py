@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -93,6 +94,8 @@ class OpenAIGenerator:
         self._settings = settings
         self._backoff_s = backoff_s
         self._flavour: _Flavour | None = None
+        #: answers streamed at once: the server's slots (the chat works on more questions than that)
+        self._slots = threading.BoundedSemaphore(settings.chat.concurrency)
 
     def close(self) -> None:
         self._client.close()
@@ -118,7 +121,6 @@ class OpenAIGenerator:
         self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
         stop: list[str] | None = None,
     ) -> Iterator[str]:
-        import httpx
 
         llm = self._settings.llm
         body: dict[str, Any] = {
@@ -132,6 +134,11 @@ class OpenAIGenerator:
             if grammar:
                 body["grammar"] = grammar
         url = f"{self.base_url}/chat/completions"
+        with self._slots:
+            yield from self._stream(url, body)
+
+    def _stream(self, url: str, body: dict[str, Any]) -> Iterator[str]:
+        import httpx
 
         def first_piece() -> tuple[httpx.Response, Iterator[str], str | None]:
             response = self._client.send(self._client.build_request("POST", url, json=body), stream=True)
@@ -156,6 +163,40 @@ class OpenAIGenerator:
                 ) from exc
         finally:
             response.close()
+
+    def prime(self, messages: Messages, cache_dir: object = None) -> str | None:
+        """Put the fixed prompt prefix into every slot of a llama.cpp server now, so the first
+        question in each slot pays only for its own tokens (a slot keeps its prompt cached and
+        reuses the longest common prefix; 4 empty slots otherwise each read the ~300-token prefix
+        beside users' answers). One 1-token request per slot, pinned with `id_slot`, all at once.
+        Other servers, or a failure, leave things as they are: returns None then, else
+        "primed N slots". `cache_dir` is for the local model's state file and unused here."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import httpx
+
+        try:
+            if self._probe().name != "llama.cpp":
+                return None
+            props = self._client.get(self.root + "/props")
+            slots = int(props.json().get("total_slots") or 0) if props.status_code == 200 else 0
+        except (httpx.HTTPError, GenerationError, ValueError, AttributeError):
+            return None
+        if slots < 1:
+            return None
+        url = f"{self.base_url}/chat/completions"
+
+        def one(slot: int) -> bool:
+            body = {"model": self.name, "messages": messages, "max_tokens": 1, "temperature": 0.0,
+                    "cache_prompt": True, "id_slot": slot, "repeat_penalty": REPEAT_PENALTY}
+            try:
+                return self._client.post(url, json=body).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        with ThreadPoolExecutor(max_workers=min(slots, 16)) as pool:
+            done = sum(pool.map(one, range(slots)))
+        return f"primed {done} slots" if done else None
 
     def _probe(self) -> _Flavour:
         if self._flavour is None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from trialqa.embed import Embedder
 from trialqa.evidence import Sentence, clip, sentences, support
-from trialqa.fields_qa import Claim, answer_field, extreme_enrollment, list_filter
+from trialqa.field_filters import extreme_enrollment, list_filter
+from trialqa.fields_qa import Claim, answer_field
 from trialqa.query import NEGATION_RE, Query, has_term
 from trialqa.types import Trial
 

@@ -21,9 +21,10 @@ def command(paths: tuple[Path, ...], out: Path | None, quiet: bool) -> None:
     """Index trial records in PATH... (files or directories; default: settings.seeds, seeds/)."""
     from trialqa.embed import load_embedder
     from trialqa.errors import BadInput
+    from trialqa.index_build import build_index
     from trialqa.parse import ingest, iter_files
     from trialqa.settings import get_settings
-    from trialqa.store import build_index
+    from trialqa.workers import build_processes
 
     settings = get_settings()
     sources = list(paths) or [settings.seeds]
@@ -34,7 +35,7 @@ def command(paths: tuple[Path, ...], out: Path | None, quiet: bool) -> None:
     t0 = time.perf_counter()
     files = list(iter_files(sources))
     warn = None if quiet else (lambda message: click.echo(f"warning: {message}", err=True))
-    result = ingest(_tracked(files, not quiet), on_warning=warn)
+    result = ingest(_tracked(files, not quiet), on_warning=warn, workers=build_processes(settings.index_workers))
     if not result.trials:
         raise BadInput(f"no trial records found in {', '.join(map(str, sources))} ({result.skipped} files skipped)")
     embedder = load_embedder(settings, purpose="index")

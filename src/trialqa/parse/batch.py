@@ -1,7 +1,12 @@
-"""Ingest many files: walk directories, parse each file, skip bad ones, merge duplicates."""
+"""Ingest many files: walk directories, parse each file, skip bad ones, merge duplicates.
+
+With `workers` > 1 (and fork), files are parsed by that many forked processes, a few files
+ahead of the one being merged; the outcome (trials, warnings, their order) is the same.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +51,8 @@ def _prefer(kept: Trial, new: Trial) -> bool:
     return new.doc_id == new.nct_id and kept.doc_id != kept.nct_id
 
 
-def ingest(paths: Iterable[Path], on_warning: Callable[[str], None] | None = None) -> IngestResult:
-    """Parse every file under `paths`; bad files become warnings, good ones trials.
+def ingest(paths: Iterable[Path], on_warning: Callable[[str], None] | None = None, workers: int = 1) -> IngestResult:
+    """Parse every file under `paths` (in `workers` processes); bad files become warnings, good ones trials.
 
     The same NCT id from two files gives one record (the file named after the id wins,
     else the first) and a warning naming both files.
@@ -60,16 +65,10 @@ def ingest(paths: Iterable[Path], on_warning: Callable[[str], None] | None = Non
         if on_warning is not None:
             on_warning(message)
 
-    for path in iter_files(paths):
-        try:
-            records = parse_records(path)
-        except BadInput as exc:
+    for records in _parsed(iter_files(paths), workers):
+        if isinstance(records, str):
             result.skipped += 1
-            warn(f"skipped {exc}")
-            continue
-        except Exception as exc:  # a parser bug must not lose the rest of the batch
-            result.skipped += 1
-            warn(f"skipped {path}: parser error {type(exc).__name__}: {' '.join(str(exc).split())} (please report)")
+            warn(records)
             continue
         for trial in records:
             key = trial.trial_id if trial.nct_id else f"{trial.trial_id}\0{trial.source.path}"
@@ -87,3 +86,49 @@ def ingest(paths: Iterable[Path], on_warning: Callable[[str], None] | None = Non
                 f"kept {winner.source.path}"
             )
     return result
+
+
+def _parse_one(path: Path) -> list[Trial] | str:
+    """The records of one file, or the warning that skips it."""
+    try:
+        return parse_records(path)
+    except BadInput as exc:
+        return f"skipped {exc}"
+    except Exception as exc:  # a parser bug must not lose the rest of the batch
+        return f"skipped {path}: parser error {type(exc).__name__}: {' '.join(str(exc).split())} (please report)"
+
+
+def _parsed(files: Iterator[Path], workers: int) -> Iterator[list[Trial] | str]:
+    """`_parse_one` of each file, in order; with `workers` > 1 in forked processes that stay
+    a few files ahead (a caller's progress over `files` still means parsed). A file whose
+    worker died (killed) is parsed here."""
+    import multiprocessing as mp
+
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        yield from map(_parse_one, files)
+        return
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    pending: deque[tuple[Path, Future | None]] = deque()
+
+    def oldest() -> list[Trial] | str:
+        path, future = pending.popleft()
+        try:
+            return _parse_one(path) if future is None else future.result()
+        except BrokenProcessPool:
+            return _parse_one(path)
+
+    try:
+        for path in files:
+            try:
+                pending.append((path, pool.submit(_parse_one, path)))
+            except BrokenProcessPool:
+                pending.append((path, None))
+            if len(pending) >= 8 * workers:
+                yield oldest()
+        while pending:
+            yield oldest()
+    finally:
+        pool.shutdown(cancel_futures=True)

@@ -14,6 +14,7 @@ Gradio is imported only when a page is built.
 
 from trialqa.ui.app import (
     CONCURRENCY_ID, EXAMPLES, MONO_FONTS, SYSTEM_FONTS, TITLE, build_app, check_exposure, concurrency, run, serve, warm,
+    workers,
 )
 from trialqa.ui.indexes import IndexInfo, Library, list_indexes
 from trialqa.ui.notes import looks_like_note, note_answer
@@ -34,4 +35,5 @@ __all__ = [
     "drop_from_plan", "esc", "footer_html", "list_indexes", "looks_like_note", "model_label", "note_answer",
     "open_trial", "plan_chips", "reask", "registry_url", "render_answer", "render_notice", "render_partial",
     "render_question", "render_view", "run", "run_turn", "serve", "table_csv", "table_html", "trial_html", "warm",
+    "workers",
 ]

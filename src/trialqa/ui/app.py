@@ -1,7 +1,9 @@
 """The Gradio page over a shared `Assistant` (one per index, see indexes.Library).
 
 Each session keeps its own chat, history and answered views (`gr.State`), so
-conversations never mix; one queue with a concurrency limit guards the single model.
+conversations never mix; one queue with a limit on the questions worked on at once. The model
+itself admits as many answers as it has slots (one in-process), so answers computed from the
+records never wait behind model-written ones.
 Clicks inside answers (plan chips, sort headers, pager, NCT ids, CSV) reach Python
 through two hidden buttons (style.BRIDGE_JS); every such event is private (the only
 public API is "/chat").
@@ -214,8 +216,15 @@ def check_exposure(host: str, auth_file: Path | None = None):
 
 
 def concurrency(settings: Any) -> int:
-    """Answers in parallel: the server's slots with TRIALQA_BACKEND=openai, else one."""
+    """Model answers in parallel: the server's slots with TRIALQA_BACKEND=openai, else one."""
     return settings.chat.concurrency if settings.backend == "openai" else 1
+
+
+def workers(settings: Any) -> int:
+    """Questions worked on at once. More than the model's slots, so that an answer computed from
+    the records does not wait behind model-written ones: those wait for the model itself (the
+    in-process model's lock, the server backend's slots)."""
+    return max(settings.chat.workers, concurrency(settings))
 
 
 def warm(assistant: Any) -> Any:
@@ -241,7 +250,7 @@ def run(index_dir: Path | None = None, model: Path | None = None, host: str = "1
     settings = get_settings()
     slots = concurrency(settings)
     assistant = warm(Assistant.from_settings(index_dir, model))
-    app = build_app(assistant, concurrency_limit=slots, max_queue=settings.chat.max_queue,
+    app = build_app(assistant, concurrency_limit=workers(settings), max_queue=settings.chat.max_queue,
                     indexes_dir=indexes_dir)
     try:
         serve(app, host, port, auth=guard, routes=[route(assistant, slots)])
