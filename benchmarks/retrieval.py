@@ -60,10 +60,10 @@ def ensure_index(index: Path, shared: Path) -> float | None:
     does not match this version and settings; the build's seconds, or None when it was usable."""
     from trialqa.errors import TrialQAError
     from trialqa.settings import get_settings
-    from trialqa.store import check_manifest, _read_manifest
+    from trialqa.store import check_manifest, read_manifest
 
     try:
-        check_manifest(_read_manifest(index), index, None, get_settings())
+        check_manifest(read_manifest(index), index, None, get_settings())
         return None
     except TrialQAError:
         pass

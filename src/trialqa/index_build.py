@@ -34,9 +34,10 @@ from trialqa.chunk import chunk_trials
 from trialqa.embed import Embedder
 from trialqa.errors import BadInput, IndexCorrupt, IndexMismatch, IndexNotFound
 from trialqa.settings import Settings, get_settings
+from trialqa.models import sha256_file
 from trialqa.store import (
-    FORMAT_VERSION, Manifest, _read_chunks, _read_manifest, _sha256, _verify_file, dense_kind, dense_policy,
-    index_params, sparse_tokens, trial_text,
+    FORMAT_VERSION, Manifest, dense_kind, dense_policy, index_params, read_chunks, read_manifest, sparse_tokens,
+    trial_text, verify_file,
 )
 from trialqa.types import Chunk, Trial
 from trialqa.workers import Beside, build_processes
@@ -242,12 +243,12 @@ def _embed_reusing(chunks: list[Chunk], out: Path, embedder: Embedder, bar: Any)
 def _previous_chunks(out: Path, embedder: Embedder, chunker: dict[str, int], content_hash: str) -> list[Chunk] | None:
     """The chunks of the index at `out` if it was built from the same trials, chunker and tokenizer."""
     try:
-        manifest = _read_manifest(out)
+        manifest = read_manifest(out)
         built_by = (manifest.trialqa_version, manifest.format_version, manifest.embedder_id)
         if (manifest.corpus_hash, manifest.chunker, built_by) != (content_hash, chunker, (__version__, FORMAT_VERSION, embedder.id)):
             return None
-        _verify_file(out, "chunks.jsonl", manifest.files.get("chunks.jsonl"))
-        return _read_chunks(out / "chunks.jsonl")
+        verify_file(out, "chunks.jsonl", manifest.files.get("chunks.jsonl"))
+        return read_chunks(out / "chunks.jsonl")
     except (IndexNotFound, IndexCorrupt, OSError, ValueError):
         return None
 
@@ -255,14 +256,14 @@ def _previous_chunks(out: Path, embedder: Embedder, chunker: dict[str, int], con
 def _previous_vectors(out: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     """embed_text hash -> vector from the index at `out`, if it is intact and used this embedder."""
     try:
-        manifest = _read_manifest(out)
+        manifest = read_manifest(out)
         if manifest.embedder_id != embedder.id or manifest.embedder_dim != embedder.dim:
             return {}
         for rel in ("chunks.jsonl", "embeddings.npy", "dense_rows.npy"):
-            _verify_file(out, rel, manifest.files.get(rel))
+            verify_file(out, rel, manifest.files.get(rel))
         vectors = np.load(out / "embeddings.npy")
         rows = np.load(out / "dense_rows.npy")
-        chunks = _read_chunks(out / "chunks.jsonl")
+        chunks = read_chunks(out / "chunks.jsonl")
     except (IndexNotFound, IndexCorrupt, IndexMismatch, OSError, ValueError):
         return {}
     if len(rows) != len(vectors) or (len(rows) and rows.max() >= len(chunks)):
@@ -292,7 +293,6 @@ def _write_dense(directory: Path, vectors: np.ndarray, kind: str) -> dict[str, A
     index.add(vectors)
     faiss.write_index(index, str(directory / "dense.faiss"))
     return params
-
 
 
 def _write_sparse(directory: Path, texts: Iterable[str]) -> None:
@@ -327,8 +327,7 @@ def _data_files(directory: Path) -> list[str]:
 
 
 def _file_info(path: Path) -> dict[str, Any]:
-    return {"size": path.stat().st_size, "sha256": _sha256(path)}
-
+    return {"size": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def _remove_leftovers(out: Path) -> None:
@@ -344,8 +343,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, owned by another user
+        pass
     return True
 
 

@@ -29,7 +29,6 @@ and renamed into place, so an interrupted build leaves the previous index usable
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,6 +42,7 @@ from trialqa import __version__
 from trialqa.answer.db import DB_FILE, TrialDB
 from trialqa.embed import Embedder
 from trialqa.errors import IndexCorrupt, IndexMismatch, IndexNotFound
+from trialqa.models import sha256_file
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Chunk, Trial
 
@@ -174,14 +174,6 @@ def trial_text(trial: Trial) -> str:
     return text
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- load
 
 
@@ -189,7 +181,7 @@ def _rebuild_hint(path: Path) -> str:
     return f"rebuild with 'trialqa index SOURCE... --out {path}'"
 
 
-def _read_manifest(path: Path) -> Manifest:
+def read_manifest(path: Path) -> Manifest:
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise IndexNotFound(f"no index at {path}: build it with 'trialqa index SOURCE... --out {path}'")
@@ -199,7 +191,7 @@ def _read_manifest(path: Path) -> Manifest:
         raise IndexCorrupt(f"index manifest {manifest_path} is unreadable ({type(exc).__name__}): {_rebuild_hint(path)}") from exc
 
 
-def _verify_file(path: Path, rel: str, info: dict[str, Any] | None) -> None:
+def verify_file(path: Path, rel: str, info: dict[str, Any] | None) -> None:
     file = path / rel
     if info is None:
         raise IndexCorrupt(f"index {path}: manifest lists no {rel}: {_rebuild_hint(path)}")
@@ -208,7 +200,7 @@ def _verify_file(path: Path, rel: str, info: dict[str, Any] | None) -> None:
     size = file.stat().st_size
     if size != info["size"]:
         raise IndexCorrupt(f"index file {file} is {size} bytes, manifest says {info['size']} (truncated?): {_rebuild_hint(path)}")
-    if _sha256(file) != info["sha256"]:
+    if sha256_file(file) != info["sha256"]:
         raise IndexCorrupt(f"index file {file} does not match its sha256 in the manifest: {_rebuild_hint(path)}")
 
 
@@ -254,16 +246,16 @@ def load_index(path: Path, embedder: Embedder | None = None, settings: Settings 
 
     settings = settings or get_settings()
     path = Path(path)
-    manifest = _read_manifest(path)
+    manifest = read_manifest(path)
     check_manifest(manifest, path, embedder, settings)
     for rel, info in manifest.files.items():
-        _verify_file(path, rel, info)
+        verify_file(path, rel, info)
     for rel in ("trials.jsonl", "chunks.jsonl", "embeddings.npy", "dense_rows.npy", "dense.faiss", DB_FILE):
         if rel not in manifest.files:
             raise IndexCorrupt(f"index {path}: manifest lists no {rel}: {_rebuild_hint(path)}")
     try:
         trials = {t.trial_id: t for t in _read_trials(path / "trials.jsonl")}
-        chunks = _read_chunks(path / "chunks.jsonl")
+        chunks = read_chunks(path / "chunks.jsonl")
         embeddings = np.load(path / "embeddings.npy", mmap_mode="r")
         dense_rows = np.load(path / "dense_rows.npy")
         dense = faiss.read_index(str(path / "dense.faiss"))
@@ -290,7 +282,7 @@ def _read_trials(path: Path) -> list[Trial]:
         return [Trial.model_validate_json(line) for line in fh if line.strip()]
 
 
-def _read_chunks(path: Path) -> list[Chunk]:
+def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as fh:
         return [Chunk.model_validate_json(line) for line in fh if line.strip()]
 

@@ -23,6 +23,11 @@ def usable_cpus() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def can_fork() -> bool:
+    """Whether child processes can start as forks of this one (Linux, macOS)."""
+    return "fork" in mp.get_all_start_methods()
+
+
 def build_processes(setting: int) -> int:
     """Processes an index build uses: `setting` (`Settings.index_workers`), 0 = one per usable CPU."""
     return setting if setting > 0 else usable_cpus()
@@ -38,7 +43,7 @@ class Beside(Generic[T]):
     def __init__(self, work: Callable[[], T], parallel: bool) -> None:
         self._work = work
         self._process: Any = None
-        if parallel and "fork" in mp.get_all_start_methods():
+        if parallel and can_fork():
             context = mp.get_context("fork")
             self._outcome, child_end = context.Pipe(duplex=False)
             self._process = context.Process(target=_report, args=(work, child_end), daemon=True)

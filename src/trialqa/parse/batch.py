@@ -14,6 +14,7 @@ from pathlib import Path
 from trialqa.errors import BadInput
 from trialqa.parse.reader import parse_records
 from trialqa.types import Trial
+from trialqa.workers import can_fork
 
 
 @dataclass
@@ -102,11 +103,10 @@ def _parsed(files: Iterator[Path], workers: int) -> Iterator[list[Trial] | str]:
     """`_parse_one` of each file, in order; with `workers` > 1 in forked processes that stay
     a few files ahead (a caller's progress over `files` still means parsed). A file whose
     worker died (killed) is parsed here."""
-    import multiprocessing as mp
-
-    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+    if workers <= 1 or not can_fork():
         yield from map(_parse_one, files)
         return
+    import multiprocessing as mp
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
