@@ -70,3 +70,20 @@ def test_stream_holds_back_partial_keys():
 ])
 def test_quoted_titles_in_any_quotes_but_not_apostrophes(question: str, title: str | None) -> None:
     assert analyse(question).title_phrase == title
+
+
+@pytest.mark.parametrize(("min_age", "max_age", "accepts"), [
+    ("18 Years", "65 Years", True),
+    (None, "120 Hours", False),  # a newborn trial: 120 hours, not 120 years
+    ("5 Minutes", "24 Hours", False),
+    ("6 Months", None, True),
+])
+def test_age_filter_reads_every_unit_of_the_registry(min_age, max_age, accepts):
+    from trialqa.field_filters import list_filter
+    from trialqa.types import TrialFields
+
+    trial = Trial(trial_id="NCT00000009", nct_id="NCT00000009", doc_id="NCT00000009", title="A trial",
+                  source=Source(path="NCT00000009.xml", format="ctgov-xml"),
+                  fields=TrialFields(min_age=min_age, max_age=max_age))
+    filt = list_filter(analyse("Which trials would accept a 62-year-old?"))
+    assert filt is not None and filt.test(trial) is accepts

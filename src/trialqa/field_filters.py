@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trialqa.evidence import Sentence
-from trialqa.field_values import age_quote, age_range_text, enrollment_quote, parse_age, quote_for
+from trialqa.answer.db import age_years
+from trialqa.field_values import age_quote, age_range_text, enrollment_quote, quote_for
 from trialqa.query import Query
 from trialqa.types import Trial
 
@@ -38,7 +39,7 @@ def list_filter(query: Query) -> Filter | None:
         age = query.age
 
         def test_age(t: Trial) -> bool | None:
-            lo, hi = parse_age(t.fields.min_age), parse_age(t.fields.max_age)
+            lo, hi = age_years(t.fields.min_age), age_years(t.fields.max_age)
             if lo is None and hi is None:
                 return None
             return (lo is None or lo <= age) and (hi is None or age <= hi)

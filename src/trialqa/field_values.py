@@ -9,20 +9,9 @@ from __future__ import annotations
 
 import re
 
+from trialqa.answer.db import age_years
 from trialqa.evidence import Sentence, find_quote, sentences
 from trialqa.types import Trial
-
-
-def parse_age(value: str | None) -> float | None:
-    """'18 Years' -> 18.0, '6 Months' -> 0.5; None for missing or 'N/A'."""
-    if not value:
-        return None
-    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)?", value, re.IGNORECASE)
-    if not m:
-        return None
-    n = float(m.group(1))
-    unit = (m.group(2) or "year").lower()
-    return n / {"year": 1, "month": 12, "week": 52, "day": 365}[unit]
 
 
 def age_words(value: str) -> str:
@@ -49,7 +38,7 @@ def _num(v: float | None) -> str:
 def age_quote(trial: Trial) -> Sentence | None:
     """The sentence stating the trial's age limits (both if one sentence has both)."""
     f = trial.fields
-    lo, hi = parse_age(f.min_age), parse_age(f.max_age)
+    lo, hi = age_years(f.min_age), age_years(f.max_age)
     return quote_for(trial, [_num(lo), _num(hi)], ["Eligibility"]) or quote_for(
         trial, [_num(lo) or _num(hi)], ["Eligibility"]
     )
