@@ -17,6 +17,7 @@ from trialqa.store import load_index, sparse_tokens
 from trialqa.trial_rank import (
     ConditionVocabulary,
     Demographics,
+    RecordTerms,
     analyse,
     patient_age,
     patient_sex,
@@ -169,7 +170,8 @@ def test_rank_trials_edge_cases(retriever: Retriever) -> None:
 def test_each_weight_changes_the_ranking_it_should(retriever: Retriever) -> None:
     """With only the record weight the fused order is the whole-record BM25 order."""
     only_record = Retriever(retriever.index, EMBEDDER, Settings(retrieval={
-        "trial_chunk_weight": 0.0, "trial_dense_weight": 0.0, "trial_demographic_penalty": 0.0, "trial_key_boost": 0.0}))
+        "trial_chunk_weight": 0.0, "trial_dense_weight": 0.0, "trial_demographic_penalty": 0.0, "trial_key_boost": 0.0,
+        "trial_feedback_docs": 0}))
     query = "insulin glargine asthma knee"
     bm25 = retriever.index.trial_sparse
     scores = bm25.get_scores_from_ids(bm25.get_tokens_ids(sparse_tokens(query)))
@@ -208,3 +210,52 @@ def test_a_component_with_zero_weight_is_not_computed(retriever: Retriever) -> N
     _, scores = with_chunks.trial_ranker.components(note)
     assert set(scores) == {"record", "chunks", "dense"}
     assert with_chunks.rank_trials(note, 1)[0][0] == "NCT00000005"
+
+
+def test_record_terms_hold_each_documents_bm25_contributions(retriever: Retriever) -> None:
+    """Turned around, the index gives back bm25s's own scores: a document's contributions of
+    the query tokens add up to its weighted_bm25 score."""
+    bm25 = retriever.index.trial_sparse
+    terms = RecordTerms(bm25)
+    tokens = sparse_tokens("insulin diabetes knee pain asthma sarcoidosis exacerbations")
+    want = weighted_bm25(bm25, dict.fromkeys(tokens, 1.0))
+    for doc in range(len(want)):
+        a, b = terms.starts[doc], terms.starts[doc + 1]
+        got = sum(float(v) for t, v in zip(terms.tokens[a:b], terms.values[a:b], strict=True) if terms.names[t] in tokens)
+        assert got == pytest.approx(float(want[doc]), abs=1e-4)
+
+
+def test_expansion_weights_terms_by_the_feedback_documents(retriever: Retriever) -> None:
+    terms = RecordTerms(retriever.index.trial_sparse)
+    ids = list(retriever.index.trials)
+    diabetes, knee = ids.index("NCT00000002"), ids.index("NCT00000004")
+    alone = terms.expansion(np.array([diabetes]), np.array([1.0]), 50)
+    assert max(alone.values()) == pytest.approx(1.0) and "glargine" in alone and "knee" not in alone
+    assert not any(t.isdigit() or len(t) == 1 for t in alone)  # "2" of "type 2" is left out
+    mixed = terms.expansion(np.array([diabetes, knee]), np.array([1.0, 0.01]), 50)
+    assert mixed.get("knee", 0.0) < 0.05 < mixed["glargine"]  # the weak document adds little
+    assert terms.expansion(np.array([diabetes]), np.array([1.0]), 0) == {}
+
+
+def test_feedback_finds_a_trial_that_shares_the_best_records_words_not_the_notes(tmp_path: Path) -> None:
+    """The note names findings, not the diagnosis; the best-matching record names it, and its
+    terms bring in the trial on that diagnosis which shares no word with the note."""
+    trials = [
+        make_trial("NCT00000011", "Seizures and Headache as First Signs of Glioblastoma", {
+            "Summary": "Glioblastoma of the frontal lobe presenting with new seizures and morning headache."}),
+        make_trial("NCT00000012", "Temozolomide for Glioblastoma", {
+            "Summary": "Temozolomide chemotherapy after resection of glioblastoma."}),
+        make_trial("NCT00000013", "Inhaled Budesonide for Severe Asthma", {
+            "Summary": "Budesonide to reduce asthma exacerbations."}),
+    ]
+    build_index(trials, tmp_path / "fb", EMBEDDER, Settings(), progress=False)
+    index = load_index(tmp_path / "fb", EMBEDDER, Settings())
+    note = "New seizures over two weeks, then headache on waking."
+    scores = {}
+    for docs in (0, 3):
+        settings = Settings(retrieval={"trial_feedback_docs": docs, "trial_feedback_terms": 10})
+        record = Retriever(index, EMBEDDER, settings).trial_ranker.components(note)[1]["record"]
+        scores[docs] = dict(zip(index.trials, record.tolist(), strict=True))
+    assert scores[0]["NCT00000012"] == 0.0 and scores[0]["NCT00000011"] > 0
+    assert scores[3]["NCT00000012"] > scores[3]["NCT00000013"] == 0.0
+    assert scores[3]["NCT00000011"] > scores[3]["NCT00000012"]

@@ -77,6 +77,15 @@ class RetrievalSettings(_Group):
     trial_demographic_penalty: float = Field(
         3.0, ge=0, description="rank_trials: score taken off trials whose age range or sex excludes the stated patient"
     )
+    trial_feedback_docs: int = Field(
+        10, ge=0, description="rank_trials: pseudo-relevance feedback (RM3-like): the best trials of a first "
+        "whole-record BM25 ranking whose terms are added to the query, each weighted by exp(its z-score - the "
+        "best's) (0 = off)",
+    )
+    trial_feedback_terms: int = Field(5, ge=0, description="rank_trials: feedback terms added to the query")
+    trial_feedback_weight: float = Field(
+        0.75, ge=0, description="rank_trials: query weight of the strongest feedback term (the others in proportion)"
+    )
 
 
 class LLMSettings(_Group):

@@ -9,7 +9,14 @@ patient's age and sex when stated, and a short "key text" of those phrases for t
 side. A note longer than the embedder's window is embedded window by window and averaged
 (`embed_long`), never truncated. Every trial then gets three scores:
 
-    record  BM25 over the whole record (the index's `bm25_trials`)
+    record  BM25 over the whole record (the index's `bm25_trials`), with pseudo-relevance
+            feedback (RM3-like): a first record ranking (with the demographic penalty) picks its
+            best `trial_feedback_docs` trials; each trial's BM25 term contributions, normalised
+            to sum 1 and weighted by exp(its z-score - the best one's), are summed, and the
+            `trial_feedback_terms` strongest terms join the query at up to `trial_feedback_weight`
+            before the record is scored again (trec_2021 chose 10 trials, 5 terms, 0.75; nDCG@10
+            on the 2,000 records: trec_2021 0.581 -> 0.591, trec_2022 0.586 -> 0.597, sigir
+            0.304 -> 0.344, whose short notes describe findings more than they name a diagnosis)
     chunks  its best chunk's BM25 (every chunk of the trial competes, not only a first hit;
             weight 0 by default: on trec_2021 it added nothing beside the whole record)
     dense   its best chunk vector's cosine to the query (note windows averaged + key text)
@@ -33,6 +40,8 @@ from trialqa.types import Trial
 
 #: A query of at most this many word pieces is its own key text (no second vector).
 _KEY_VECTOR_ABOVE = 48
+#: Feedback trials are weighted by exp((z - best z) / this): chosen on trec_2021 among 0.5, 1, 2.
+_FEEDBACK_TEMPERATURE = 1.0
 #: Longest condition phrase (in sparse tokens) looked up in a query.
 _MAX_PHRASE = 5
 _AGE = re.compile(
@@ -226,6 +235,38 @@ def weighted_bm25(bm25: Any, weights: dict[str, float]) -> np.ndarray:
     return np.bincount(idx, weights=vals, minlength=len(out)).astype(np.float32)
 
 
+class RecordTerms:
+    """A bm25s index turned around for feedback: each document's tokens and their BM25
+    contributions (bm25s stores them token by token)."""
+
+    def __init__(self, bm25: Any) -> None:
+        data, indices, indptr = bm25.scores["data"], bm25.scores["indices"], bm25.scores["indptr"]
+        n_docs, n_tokens = bm25.scores["num_docs"], len(indptr) - 1
+        order = np.argsort(indices, kind="stable")
+        self.tokens = np.repeat(np.arange(n_tokens, dtype=np.int32), np.diff(indptr))[order]
+        self.values = np.asarray(data, dtype=np.float32)[order]
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(indices, minlength=n_docs))]).astype(np.int64)
+        self.names = [""] * n_tokens
+        for token, tid in bm25.vocab_dict.items():
+            self.names[tid] = token
+        # the same tokens `analyse` leaves out of a query: single letters and bare numbers
+        self.usable = np.array([len(t) > 1 and not t.isdigit() for t in self.names], dtype=bool)
+
+    def expansion(self, docs: np.ndarray, doc_weights: np.ndarray, n_terms: int) -> dict[str, float]:
+        """The `n_terms` tokens weighing most over `docs` (each document's contributions
+        normalised to sum 1, times its weight), scaled so that the strongest weighs 1."""
+        total = np.zeros(len(self.names), dtype=np.float64)
+        for doc, weight in zip(docs, doc_weights, strict=True):
+            a, b = self.starts[doc], self.starts[doc + 1]
+            values = self.values[a:b].astype(np.float64)
+            if b > a and values.sum() > 0:
+                total[self.tokens[a:b]] += weight * values / values.sum()  # a document lists a token once
+        total[~self.usable] = 0.0
+        best = np.argsort(-total, kind="stable")[:n_terms]
+        top = float(total[best[0]]) if len(best) else 0.0
+        return {self.names[t]: float(total[t]) / top for t in best if total[t] > 0} if top > 0 else {}
+
+
 def group_max(values: np.ndarray, starts: np.ndarray, n_groups: int, group_of_start: np.ndarray) -> np.ndarray:
     """Max of `values` over contiguous groups beginning at `starts` (group ids `group_of_start`);
     groups without members get -inf."""
@@ -265,6 +306,7 @@ class TrialRanker:
         change = np.flatnonzero(np.diff(trial_of_vector)) + 1 if len(trial_of_vector) else np.array([], dtype=np.int64)
         self._vector_starts = np.concatenate([[0], change]).astype(np.int64) if len(trial_of_vector) else change
         self._vector_groups = trial_of_vector[self._vector_starts] if len(trial_of_vector) else change
+        self._record_terms: RecordTerms | None = None
 
     def analyse(self, query: str) -> TrialQuery:
         r = self.settings.retrieval
@@ -276,7 +318,7 @@ class TrialRanker:
         q = self.analyse(query)
         n = len(self.trial_ids)
         scores: dict[str, np.ndarray] = {}
-        scores["record"] = weighted_bm25(self.index.trial_sparse, q.weights)
+        scores["record"] = self._with_feedback(q, weighted_bm25(self.index.trial_sparse, q.weights))
         if r.trial_chunk_weight > 0:
             chunk_scores = weighted_bm25(self.index.sparse, q.weights)
             scores["chunks"] = group_max(chunk_scores, self._chunk_starts, n, self._chunk_groups)
@@ -285,6 +327,23 @@ class TrialRanker:
             sims = np.asarray(self.index.embeddings) @ vector.astype(np.float32)
             scores["dense"] = group_max(sims.astype(np.float32), self._vector_starts, n, self._vector_groups)
         return q, scores
+
+    def _with_feedback(self, q: TrialQuery, record: np.ndarray) -> np.ndarray:
+        """The whole-record BM25 scores of the query with feedback terms (module docstring);
+        `record` itself when feedback is off or nothing matched."""
+        r = self.settings.retrieval
+        off = min(r.trial_feedback_docs, r.trial_feedback_terms) <= 0 or r.trial_feedback_weight <= 0
+        if off or not record.max(initial=0) > 0:
+            return record
+        first = zscore(record) - r.trial_demographic_penalty * self.demographics.excluded(q.age, q.sex)
+        docs = np.lexsort((np.arange(len(first)), -first))[: r.trial_feedback_docs]
+        doc_weights = np.exp((first[docs] - first[docs[0]]) / _FEEDBACK_TEMPERATURE)
+        if self._record_terms is None:
+            self._record_terms = RecordTerms(self.index.trial_sparse)
+        weights = dict(q.weights)
+        for token, weight in self._record_terms.expansion(docs, doc_weights, r.trial_feedback_terms).items():
+            weights[token] = weights.get(token, 0.0) + r.trial_feedback_weight * weight
+        return weighted_bm25(self.index.trial_sparse, weights)
 
     def _query_vector(self, query: str, key_text: str) -> np.ndarray:
         """The note's vector (its windows averaged when it is longer than the embedder's
