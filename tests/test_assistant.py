@@ -264,6 +264,15 @@ def test_answer_using_a_specialised_term_no_trial_contains_is_withheld(index):
     assert "mentions 'goes'" not in everyday.text
 
 
+def test_a_question_on_a_specialised_term_no_trial_contains_is_not_sent_to_the_model(index):
+    # an answer need not repeat the term to rest on outside knowledge: "Which cells treat scurvy?"
+    # answered "the knee arthritis cells [S1]" links them to scurvy, which no record does
+    idx, _ = index
+    gen = ScriptedGenerator(["The knee arthritis cells [S1]."])
+    ans = Assistant(idx, PiecesEmbedder(), gen).ask("Which stem cells treat scurvy?")
+    assert ans.abstained and "'scurvy'" in ans.text and not ans.citations and not gen.calls
+
+
 def test_which_of_them_narrows_the_previous_list(index):
     a = _assistant(index, ["should not be called"])
     ans = a.converse(["Which trials give cells per kg?", "Which of them also treat liver failure?"])
@@ -307,3 +316,45 @@ def test_intervention_question_is_answered_from_the_fields(tmp_path):
     ans = a.ask("What intervention is tested in the study 'Shingles Prevention Study'?")
     assert "Varicella-zoster vaccine" in ans.text and not gen.calls
     assert {(c.trial_id, c.section) for c in ans.citations} == {("NCT00000007", "Interventions")}
+
+
+def test_model_loads_in_the_background_once_and_a_failed_load_is_retried(index, monkeypatch):
+    import threading
+
+    import trialqa.generate as generate
+
+    idx, emb = index
+    calls: list[int] = []
+    release = threading.Event()
+
+    def load(model, settings):
+        calls.append(1)
+        if len(calls) == 1:
+            raise generate.ModelUnavailable("cannot load GGUF model x.gguf")
+        release.wait(5)
+        return ScriptedGenerator(["The cells are injected every 2 weeks [S1]."])
+
+    monkeypatch.setattr(generate, "load_generator", load)
+    a = Assistant(idx, emb)
+    with pytest.raises(generate.ModelUnavailable, match="x.gguf"):
+        a.generator  # noqa: B018 - the first load fails and says why
+    first, second = a.load_generator_soon(), a.load_generator_soon()
+    assert first is second and not first.done()  # one load in flight, however often it is asked for
+    release.set()
+    answer = a.ask("How often are the stem cells for the arthritis trial injected?")
+    assert not answer.abstained and "every 2 weeks" in answer.text
+    assert len(calls) == 2 and a.generator is first.result()
+
+
+def test_a_term_the_retrieved_text_abbreviates_is_not_missing():
+    from types import SimpleNamespace
+
+    from trialqa.assistant import _abbreviated
+
+    hits = [SimpleNamespace(chunk=SimpleNamespace(text="Exclusion: PT prolongation > 3 seconds; INR above 1.5"))]
+    question = "How long a prothrombin time prolongation excludes someone?"
+    assert _abbreviated("prothrombin", question, hits)
+    assert not _abbreviated("prolongation", question, hits)  # "PE" is not written
+    assert not _abbreviated("scurvy", "Which vitamin deficiency causes scurvy?", hits)  # nothing follows it
+    lower = [SimpleNamespace(chunk=SimpleNamespace(text="the pt was seen"))]
+    assert not _abbreviated("prothrombin", question, lower)  # an abbreviation is written in capitals

@@ -135,8 +135,13 @@ def _ask(assistant_index, reply, question):
     from trialqa.generate import ScriptedGenerator
     from trialqa.types import Answer, SourcesReady
 
+    from trialqa.settings import Settings
+
     idx, emb = assistant_index
-    events = list(Assistant(idx, emb, ScriptedGenerator(reply)).stream(question))
+    # every ranked sentence goes to the scripted model (the hashing embedder's scores are not
+    # the real one's): these tests are about verifying what it writes, not about evidence cuts
+    wide = Settings(llm={"evidence_margin": 10.0})
+    events = list(Assistant(idx, emb, ScriptedGenerator(reply), settings=wide).stream(question))
     ready = [e for e in events if isinstance(e, SourcesReady)]
     answer = events[-1]
     assert isinstance(answer, Answer)

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 from trialqa import prompts
@@ -54,6 +55,8 @@ class Assistant:
         self.retriever = Retriever(index, embedder, self.settings)
         self._generator = generator
         self._model = model
+        self._loading: Future | None = None  # the model being loaded in the background
+        self._load_lock = threading.Lock()
         self._vocab: set[str] | None = None
         self._context: Context | None = None
         self._single_trial = SingleTrial(self)
@@ -75,13 +78,40 @@ class Assistant:
 
     @property
     def generator(self):
+        """The model, loaded (and its prompt prefix primed) at the first answer that needs it."""
         if self._generator is None:
-            from trialqa.generate import load_generator
+            return self.load_generator_soon().result()
+        return self._generator
 
+    def load_generator_soon(self) -> Future:
+        """Start loading the model in a background thread, unless it is loaded or loading, so
+        that a model answer can select its evidence meanwhile. A failed load is not kept: the
+        next answer that needs the model tries again (and raises the same clear error)."""
+        with self._load_lock:
+            if self._generator is not None:
+                done: Future = Future()
+                done.set_result(self._generator)
+                return done
+            if self._loading is None:
+                self._loading = Future()
+                threading.Thread(target=self._load, args=(self._loading,), name="trialqa-model-load",
+                                 daemon=True).start()
+            return self._loading
+
+    def _load(self, future: Future) -> None:
+        from trialqa.generate import load_generator
+
+        try:
             generator = load_generator(self._model, self.settings)
             prime_generator(generator, self.settings)
+        except BaseException as exc:  # handed to the waiting answer, raised there
+            with self._load_lock:
+                self._loading = None
+            future.set_exception(exc)
+            return
+        with self._load_lock:
             self._generator = generator
-        return self._generator
+        future.set_result(generator)
 
     @property
     def last_retrieved(self) -> list[str]:
@@ -187,14 +217,17 @@ class Assistant:
         return [t for t in q.content_terms
                 if not any(v[:9] in vocab for v in term_variants(t) if v.isalnum())]
 
-    def _outside_terms(self, q: Query, answer: str) -> str | None:
-        """An answer that uses a specialised question term no indexed trial contains is outside
-        knowledge. Specialised: the embedder's general vocabulary splits it into several word
-        pieces ("scurvy", "eczema"), unlike everyday words a tiny index may lack ("goes")."""
-        lower, ws = answer.lower(), set(words(answer))
+    def _outside_terms(self, q: Query, hits) -> str | None:
+        """A model answer to a question with a specialised term no indexed trial contains is
+        outside knowledge, whether it repeats the term ("scurvy is caused by ...") or only
+        answers it ("Vitamin C deficiency", quoting a trial that never names scurvy): what links
+        the answer to that term is not in the records. Specialised: the embedder's general
+        vocabulary splits it into several word pieces ("scurvy", "eczema"), unlike everyday
+        words a tiny index may lack ("goes"). A term the retrieved text abbreviates is not
+        missing: "prothrombin time" where the record writes "PT"."""
         base = self.embedder.count_tokens("")
         used = [t for t in self._missing_terms(q)
-                if has_term(lower, ws, t) and self.embedder.count_tokens(t) - base > 1]
+                if self.embedder.count_tokens(t) - base > 1 and not _abbreviated(t, q.text, hits)]
         return f"no indexed trial mentions {', '.join(repr(t) for t in used[:3])}." if used else None
 
     # -- the model -------------------------------------------------------------------
@@ -235,7 +268,7 @@ class Assistant:
         most, margin = self.settings.llm.evidence_sentences, self.settings.llm.evidence_margin
         floor = scored[0][0] - margin  # far below the best match: tokens the model reads for nothing
         best = [s for i, (score, s) in enumerate(scored[:most]) if i < EVIDENCE_MIN or score >= floor]
-        if scope and len(scope) == 1:  # name the trial: its title gives the model context
+        if scope and len(scope) == 1 and self.settings.llm.evidence_title:  # the title gives the model context
             title = next((s for s in sentences(self.index.trials[scope[0]]) if s.section == "Title"), None)
             if title and all(b.text != title.text for b in best):
                 best = [title, *best[: most - 1]]
@@ -248,12 +281,17 @@ class Assistant:
         none stands, an abstention says what the records do hold."""
         from trialqa.answer.verify import question_phrases, render, split_claims, verify, what_records_hold
 
-        gen = self.generator
+        outside = self._outside_terms(q, hits)
+        if outside:  # whatever the model wrote, its link to that term would be outside knowledge
+            yield from self._finish(self._abstain(outside), t0, t_ret, notes, None)
+            return
+        self.load_generator_soon()  # a first model answer: the model loads while evidence is chosen
         book = SourceBook(self.index.trials)
         evidence = self._evidence(q, hits, scope)
         if not evidence:
             yield from self._finish(self._abstain("no indexed section matches the question."), t0, t_ret, notes, None)
             return
+        gen = self.generator
         qtoks = gen.count_tokens(question)
         if qtoks > PROMPT_QUESTION_TOKENS:
             question = question[: int(len(question) * PROMPT_QUESTION_TOKENS / qtoks)].rsplit(" ", 1)[0]
@@ -285,10 +323,9 @@ class Assistant:
                 yield piece
         text = tidy(raw)  # keys were mapped while streaming
         said = " ".join(text.lower().split())
-        problem = ("that request is about the assistant, not the indexed trials."
-                   if any(line in said for line in prompts.prompt_leak_lines()) else self._outside_terms(q, text))
-        if problem:
-            yield from self._finish(self._abstain(problem), t0, t_ret, notes, first)
+        if any(line in said for line in prompts.prompt_leak_lines()):
+            yield from self._finish(self._abstain("that request is about the assistant, not the indexed trials."),
+                                    t0, t_ret, notes, first)
             return
         trials = list(dict.fromkeys([*(scope or []), *(s.trial_id for s in book.sources)]))
         holds = what_records_hold(question_phrases(question, q.content_terms), trials, self.index.trials)
@@ -409,3 +446,19 @@ def prime_generator(generator, settings: Settings) -> str | None:
     if prime is None or not settings.llm.prefix_cache:
         return None
     return prime(prompts.answer_messages("", ""), Path(settings.home).expanduser() / "prompt-cache")
+
+
+def _abbreviated(term: str, question: str, hits) -> bool:
+    """True when the question's phrase starting with `term` (two or three words) has initials
+    that the retrieved text writes as a capitalised abbreviation ("prothrombin time" -> "PT")."""
+    tokens = re.findall(r"[A-Za-z][A-Za-z'-]*", question)
+    starts = [i for i, w in enumerate(tokens) if w.lower() == term.lower()]
+    for i in starts:
+        for n in (2, 3):
+            if i + n > len(tokens):
+                break
+            acronym = "".join(w[0] for w in tokens[i: i + n]).upper()
+            pattern = re.compile(rf"\b{acronym}s?\b")
+            if any(pattern.search(h.chunk.text) for h in hits):
+                return True
+    return False
