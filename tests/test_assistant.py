@@ -347,14 +347,11 @@ def test_model_loads_in_the_background_once_and_a_failed_load_is_retried(index, 
 
 
 def test_a_term_the_retrieved_text_abbreviates_is_not_missing():
-    from types import SimpleNamespace
+    from trialqa.guards import abbreviated
 
-    from trialqa.assistant import _abbreviated
-
-    hits = [SimpleNamespace(chunk=SimpleNamespace(text="Exclusion: PT prolongation > 3 seconds; INR above 1.5"))]
+    texts = ["Exclusion: PT prolongation > 3 seconds; INR above 1.5"]
     question = "How long a prothrombin time prolongation excludes someone?"
-    assert _abbreviated("prothrombin", question, hits)
-    assert not _abbreviated("prolongation", question, hits)  # "PE" is not written
-    assert not _abbreviated("scurvy", "Which vitamin deficiency causes scurvy?", hits)  # nothing follows it
-    lower = [SimpleNamespace(chunk=SimpleNamespace(text="the pt was seen"))]
-    assert not _abbreviated("prothrombin", question, lower)  # an abbreviation is written in capitals
+    assert abbreviated("prothrombin", question, texts)
+    assert not abbreviated("prolongation", question, texts)  # "PE" is not written
+    assert not abbreviated("scurvy", "Which vitamin deficiency causes scurvy?", texts)  # nothing follows it
+    assert not abbreviated("prothrombin", question, ["the pt was seen"])  # an abbreviation is written in capitals

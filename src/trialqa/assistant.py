@@ -27,7 +27,7 @@ from trialqa.answer.result import Context
 from trialqa.answer.understand import understand
 from trialqa.evidence import NOT_STATED, Sentence, clip, sentences, split_sentences
 from trialqa.fields_qa import Claim
-from trialqa.guards import clean_question, steering, strip_labels
+from trialqa.guards import abbreviated, clean_question, steering, strip_labels
 from trialqa.query import Query, has_term, term_variants, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, SourcesReady, Timings, Turn
@@ -227,7 +227,7 @@ class Assistant:
         missing: "prothrombin time" where the record writes "PT"."""
         base = self.embedder.count_tokens("")
         used = [t for t in self._missing_terms(q)
-                if self.embedder.count_tokens(t) - base > 1 and not _abbreviated(t, q.text, hits)]
+                if self.embedder.count_tokens(t) - base > 1 and not abbreviated(t, q.text, [h.chunk.text for h in hits])]
         return f"no indexed trial mentions {', '.join(repr(t) for t in used[:3])}." if used else None
 
     # -- the model -------------------------------------------------------------------
@@ -447,18 +447,3 @@ def prime_generator(generator, settings: Settings) -> str | None:
         return None
     return prime(prompts.answer_messages("", ""), Path(settings.home).expanduser() / "prompt-cache")
 
-
-def _abbreviated(term: str, question: str, hits) -> bool:
-    """True when the question's phrase starting with `term` (two or three words) has initials
-    that the retrieved text writes as a capitalised abbreviation ("prothrombin time" -> "PT")."""
-    tokens = re.findall(r"[A-Za-z][A-Za-z'-]*", question)
-    starts = [i for i, w in enumerate(tokens) if w.lower() == term.lower()]
-    for i in starts:
-        for n in (2, 3):
-            if i + n > len(tokens):
-                break
-            acronym = "".join(w[0] for w in tokens[i: i + n]).upper()
-            pattern = re.compile(rf"\b{acronym}s?\b")
-            if any(pattern.search(h.chunk.text) for h in hits):
-                return True
-    return False

@@ -54,3 +54,19 @@ def steering(text: str, section: str) -> bool:
 
 def strip_labels(text: str) -> str:
     return LABEL_RE.sub("", text).strip()
+
+
+def abbreviated(term: str, question: str, texts: list[str]) -> bool:
+    """True when the question's phrase starting with `term` (two or three words) has initials
+    that one of `texts` (the retrieved text) writes as a capitalised abbreviation ("prothrombin time" -> "PT")."""
+    tokens = re.findall(r"[A-Za-z][A-Za-z'-]*", question)
+    starts = [i for i, w in enumerate(tokens) if w.lower() == term.lower()]
+    for i in starts:
+        for n in (2, 3):
+            if i + n > len(tokens):
+                break
+            acronym = "".join(w[0] for w in tokens[i: i + n]).upper()
+            pattern = re.compile(rf"\b{acronym}s?\b")
+            if any(pattern.search(text) for text in texts):
+                return True
+    return False
