@@ -121,7 +121,13 @@ class OpenAIGenerator:
         self, messages: Messages, *, max_tokens: int, grammar: str | None = None,
         stop: list[str] | None = None,
     ) -> Iterator[str]:
+        body = self._body(messages, max_tokens, grammar, stop)
+        with self._slots:
+            yield from self._stream(f"{self.base_url}/chat/completions", body)
 
+    def _body(self, messages: Messages, max_tokens: int, grammar: str | None = None,
+              stop: list[str] | None = None) -> dict[str, Any]:
+        """A streamed chat completion request (llama.cpp's extras where the server has them)."""
         llm = self._settings.llm
         body: dict[str, Any] = {
             "model": self.name, "messages": messages, "max_tokens": max_tokens,
@@ -133,9 +139,7 @@ class OpenAIGenerator:
             body["repeat_penalty"] = REPEAT_PENALTY
             if grammar:
                 body["grammar"] = grammar
-        url = f"{self.base_url}/chat/completions"
-        with self._slots:
-            yield from self._stream(url, body)
+        return body
 
     def _stream(self, url: str, body: dict[str, Any]) -> Iterator[str]:
         import httpx
@@ -187,8 +191,8 @@ class OpenAIGenerator:
         url = f"{self.base_url}/chat/completions"
 
         def one(slot: int) -> bool:
-            body = {"model": self.name, "messages": messages, "max_tokens": 1, "temperature": 0.0,
-                    "cache_prompt": True, "id_slot": slot, "repeat_penalty": REPEAT_PENALTY}
+            body = {**self._body(messages, 1), "temperature": 0.0, "stream": False, "cache_prompt": True,
+                    "id_slot": slot}
             try:
                 return self._client.post(url, json=body).status_code == 200
             except httpx.HTTPError:

@@ -21,6 +21,7 @@ import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -91,17 +92,20 @@ def build_index(
     try:
         with _progress(progress) as bar:
             t0 = time.perf_counter()
-            chunks = _previous_chunks(out, embedder, params["chunker"], content_hash)
+            previous = _previous(out, embedder)
+            chunks = _previous_chunks(previous, params["chunker"], content_hash)
             if chunks is None:
                 chunks = _chunk_with_progress(trials, embedder, params["chunker"]["max_tokens"], bar, parallel)
             timings["chunk_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            old_vectors = _previous_vectors(out, previous)
+            previous = None  # its chunks are not needed past here, nor inherited by the workers
             # forked after chunking, so that chunking has both cores and these overlap the embedding
             workers.append(Beside(lambda: _write_trial_files(tmp, trials), parallel))
             workers.append(Beside(lambda: _write_chunk_files(tmp, chunks), parallel))
-            t0 = time.perf_counter()
             policy = dense_policy(settings, len(chunks))
             rows = _dense_rows(chunks, policy)
-            vectors, reused = _embed_reusing([chunks[r] for r in rows], out, embedder, bar)
+            vectors, reused = _embed_reusing([chunks[r] for r in rows], old_vectors, embedder, bar)
             timings["embed_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             dense_params = _write_dense(tmp, vectors, dense_kind(settings, len(chunks)))
@@ -218,11 +222,11 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def _embed_reusing(chunks: list[Chunk], out: Path, embedder: Embedder, bar: Any) -> tuple[np.ndarray, int]:
-    """Vectors for `chunks`, reusing the previous index's vectors of identical embed_text."""
+def _embed_reusing(chunks: list[Chunk], old: dict[str, np.ndarray], embedder: Embedder,
+                   bar: Any) -> tuple[np.ndarray, int]:
+    """Vectors for `chunks`, reusing `old` vectors (by embed_text hash) of the previous index."""
     texts = [c.embed_text for c in chunks]
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    old = _previous_vectors(out, embedder)
     todo: list[int] = []
     for row, text in enumerate(texts):
         hit = old.get(_text_key(text))
@@ -240,32 +244,48 @@ def _embed_reusing(chunks: list[Chunk], out: Path, embedder: Embedder, bar: Any)
     return vectors, len(texts) - len(todo)
 
 
-def _previous_chunks(out: Path, embedder: Embedder, chunker: dict[str, int], content_hash: str) -> list[Chunk] | None:
-    """The chunks of the index at `out` if it was built from the same trials, chunker and tokenizer."""
-    try:
-        manifest = read_manifest(out)
-        built_by = (manifest.trialqa_version, manifest.format_version, manifest.embedder_id)
-        if (manifest.corpus_hash, manifest.chunker, built_by) != (content_hash, chunker, (__version__, FORMAT_VERSION, embedder.id)):
-            return None
-        verify_file(out, "chunks.jsonl", manifest.files.get("chunks.jsonl"))
-        return read_chunks(out / "chunks.jsonl")
-    except (IndexNotFound, IndexCorrupt, OSError, ValueError):
-        return None
+@dataclass(frozen=True)
+class _Previous:
+    """The index a build replaces, read once: its manifest and chunks (checked against the manifest)."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
 
 
-def _previous_vectors(out: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """embed_text hash -> vector from the index at `out`, if it is intact and used this embedder."""
+def _previous(out: Path, embedder: Embedder) -> _Previous | None:
+    """The index at `out` if it is intact and used this embedder, else None."""
     try:
         manifest = read_manifest(out)
         if manifest.embedder_id != embedder.id or manifest.embedder_dim != embedder.dim:
-            return {}
-        for rel in ("chunks.jsonl", "embeddings.npy", "dense_rows.npy"):
-            verify_file(out, rel, manifest.files.get(rel))
+            return None
+        verify_file(out, "chunks.jsonl", manifest.files.get("chunks.jsonl"))
+        return _Previous(manifest, read_chunks(out / "chunks.jsonl"))
+    except (IndexNotFound, IndexCorrupt, IndexMismatch, OSError, ValueError):
+        return None
+
+
+def _previous_chunks(previous: _Previous | None, chunker: dict[str, int], content_hash: str) -> list[Chunk] | None:
+    """The previous index's chunks if it was built from the same trials, chunker and trialqa version."""
+    if previous is None:
+        return None
+    m = previous.manifest
+    same = (m.corpus_hash, m.chunker, m.trialqa_version, m.format_version) == (
+        content_hash, chunker, __version__, FORMAT_VERSION)
+    return previous.chunks if same else None
+
+
+def _previous_vectors(out: Path, previous: _Previous | None) -> dict[str, np.ndarray]:
+    """embed_text hash -> vector from the previous index, when its vector files are intact."""
+    if previous is None:
+        return {}
+    try:
+        for rel in ("embeddings.npy", "dense_rows.npy"):
+            verify_file(out, rel, previous.manifest.files.get(rel))
         vectors = np.load(out / "embeddings.npy")
         rows = np.load(out / "dense_rows.npy")
-        chunks = read_chunks(out / "chunks.jsonl")
     except (IndexNotFound, IndexCorrupt, IndexMismatch, OSError, ValueError):
         return {}
+    chunks = previous.chunks
     if len(rows) != len(vectors) or (len(rows) and rows.max() >= len(chunks)):
         return {}
     return {_text_key(chunks[row].embed_text): vectors[i] for i, row in enumerate(rows)}

@@ -335,7 +335,7 @@ class TrialRanker:
         off = min(r.trial_feedback_docs, r.trial_feedback_terms) <= 0 or r.trial_feedback_weight <= 0
         if off or not record.max(initial=0) > 0:
             return record
-        first = zscore(record) - r.trial_demographic_penalty * self.demographics.excluded(q.age, q.sex)
+        first = self.fuse(q, {"record": record}, {"record": 1.0})  # the record ranking alone, with the penalty
         docs = np.lexsort((np.arange(len(first)), -first))[: r.trial_feedback_docs]
         doc_weights = np.exp((first[docs] - first[docs[0]]) / _FEEDBACK_TEMPERATURE)
         if self._record_terms is None:
