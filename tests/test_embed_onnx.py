@@ -99,3 +99,21 @@ def test_answering_does_not_import_torch(pair, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "False False"
     assert proc.stdout.strip().splitlines()[0] == "False ['NCT05106972']"
+
+
+def test_batches_hold_texts_of_similar_length_longest_first():
+    from trialqa.embed_onnx import _BATCH, _FILL, OnnxEmbedder
+
+    emb = OnnxEmbedder.__new__(OnnxEmbedder)  # only the batching: no export needed
+    emb.max_tokens = 256
+    emb.count_tokens_batch = lambda texts: [len(t.split()) for t in texts]
+    texts = ["w " * n for n in (5, 154, 40, 300, 38, 6, 120, 7)] + ["w " * 10] * (_BATCH + 3)
+    batches = emb._batches(texts)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    lengths = [min(len(t.split()), 256) for t in texts]
+    for b in batches:
+        assert len(b) <= _BATCH
+        assert all(_FILL * lengths[b[0]] <= lengths[i] <= lengths[b[0]] for i in b)
+    assert [lengths[b[0]] for b in batches] == sorted((lengths[b[0]] for b in batches), reverse=True)
+    assert len(batches) < len(texts) // 2  # similar lengths still share a batch
+    assert emb._batches([]) == []

@@ -402,12 +402,14 @@ def test_label_forged_inside_a_source_is_not_shown(poisoned_index):
 
 
 def test_scoped_question_never_sees_poisoned_sources(poisoned_index):
-    gen = ScriptedGenerator(echo_reply)
+    gen = ScriptedGenerator(parrot_all)
     embedder = HashingEmbedder()
     a = Assistant(load_index(poisoned_index, embedder), embedder, gen)
-    a.ask("How are the umbilical cord stem cells given to patients in NCT05106972?")
+    ans = a.ask("How are the umbilical cord stem cells given to patients in NCT05106972?")
     (sources,) = [m["content"] for m in gen.calls[-1][-1:]]
-    assert set(re.findall(r"^(?!Sources:)(\S+):$", sources, re.M)) == {"NCT05106972"}
+    # one trial's sources: a "Trial:" header, no trial number; the keys map back to NCT05106972
+    assert set(re.findall(r"^(?!Sources:)(\S+):$", sources, re.M)) == {"Trial"}
+    assert {c.trial_id for c in ans.citations} == {"NCT05106972"}
     assert "9,999" not in sources
 
 
@@ -425,7 +427,7 @@ def test_poisoned_pages_never_reach_answers_about_seed_trials(seed_index, poison
             assert dirty_answer.text == clean_answer.text, case.id
             continue
         prompt = dirty.generator.calls[-1][-1]["content"]
-        assert set(re.findall(r"^(?!Sources:)(\S+):$", prompt, re.M)) <= seeds, case.id
+        assert set(re.findall(r"^(?!Sources:)(\S+):$", prompt, re.M)) <= seeds | {"Trial"}, case.id
         assert {c.trial_id for c in dirty_answer.citations} <= seeds, case.id
         assert not re.findall(r"NCT0999\d{4}", dirty_answer.text), case.id
 

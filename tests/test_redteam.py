@@ -74,6 +74,12 @@ def _seed_cases():
     return [c for c in load_cases(QUESTIONS) if c.expect_trials and set(c.expect_trials) <= SEED_TRIALS]
 
 
+def _parrot(messages: list[dict]) -> str:
+    """A model that repeats every source it was given, each with its key."""
+    lines = re.findall(r"^\[(S\d+)\] (.*)$", messages[-1]["content"], re.M)
+    return " ".join(f"{text} [{key}]" for key, text in lines) or "NOT FOUND"
+
+
 def _failing(rep: dict, key: str, ids: set[str] | None = None) -> list[dict]:
     return [d for d in rep["details"] if d.get(key) and (ids is None or d["id"] in ids)]
 
@@ -87,16 +93,17 @@ def test_poison_never_reaches_answers_about_seed_trials(poisoned_index, clean_in
     for case in cases:
         runs = []
         for index in (clean_index, poisoned_index):
-            gen = ScriptedGenerator(lambda messages: "It says so [S1].")
+            gen = ScriptedGenerator(_parrot)  # cites every source, so the citations name every prompt trial
             runs.append((Assistant(index, embedder, gen).ask(case.question), gen.calls))
         (clean, clean_calls), (dirty, dirty_calls) = runs
         if not clean_calls and not dirty_calls:
             assert dirty.text == clean.text, case.id
             continue
         assert dirty_calls, f"{case.id}: answered without the model only on the clean index"
-        sources = set(re.findall(r"^(?!Sources:)(\S+):$", dirty_calls[-1][-1]["content"], re.M))
-        assert sources and sources <= SEED_TRIALS, (case.id, sources)
-        assert {c.trial_id for c in dirty.citations} <= SEED_TRIALS, case.id
+        headers = set(re.findall(r"^(?!Sources:)(\S+):$", dirty_calls[-1][-1]["content"], re.M))
+        assert headers and headers <= SEED_TRIALS | {"Trial"}, (case.id, headers)  # "Trial": one trial's sources
+        cited = {c.trial_id for c in dirty.citations}
+        assert cited and cited <= SEED_TRIALS, (case.id, cited)
 
 
 def test_every_question_gets_an_answer_or_abstention(report):

@@ -21,24 +21,21 @@ from trialqa import prompts
 from trialqa.citations import SourceBook, citation, label, tidy
 from trialqa.errors import BadInput
 from trialqa.answer.handlers import dispatch
+from trialqa.answer.evidence_prompt import choose_evidence, question_for_sources, sources_block
 from trialqa.answer.handlers.single import SingleTrial
 from trialqa.answer.plan import Plan, Table
 from trialqa.answer.result import Context
 from trialqa.answer.understand import understand
-from trialqa.evidence import NOT_STATED, Sentence, clip, sentences, split_sentences
+from trialqa.evidence import clip
 from trialqa.fields_qa import Claim
-from trialqa.guards import abbreviated, clean_question, steering, strip_labels
+from trialqa.guards import abbreviated, clean_question, strip_labels
 from trialqa.query import Query, has_term, term_variants, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, SourcesReady, Timings, Turn
 
 PROMPT_QUESTION_TOKENS = 300
-#: Sentences always shown (when there are so many), however far below the best they score.
-EVIDENCE_MIN = 2
-EVIDENCE_CANDIDATES = 160
 NOT_FOUND = "NOT FOUND"
 ABSTAIN_PREFIX = "The indexed trials don't say"
-CONTINUES_RE = re.compile(r"(However|But|Therefore|Thus|Hence|This|These|Such|It|They|In addition|Moreover)\b")
 
 
 class Assistant:
@@ -232,48 +229,6 @@ class Assistant:
 
     # -- the model -------------------------------------------------------------------
 
-    def _evidence(self, q: Query, hits, scope: list[str] | None) -> list[Sentence]:
-        """Sentences from the retrieved chunks, ranked by meaning (dense similarity to the
-        question), shared terms and section hints; the best few go to the model."""
-        hints = [h.split(":")[0] for h in q.section_hints]
-        terms = q.content_terms
-        if scope and len(scope) == 1:  # words that only name the trial are in all its sentences' context
-            title = self.index.trials[scope[0]].title.lower()
-            terms = [t for t in terms if not has_term(title, set(words(title)), t)] or terms
-        cands: list[tuple[int, int, Sentence]] = []
-        seen: set[tuple[str, str]] = set()
-        for rank, hit in enumerate(hits):
-            c = hit.chunk
-            parts = split_sentences(c.text)
-            for j, text in enumerate(parts):
-                if NOT_STATED in text or (c.trial_id, text) in seen or steering(text, c.section):
-                    continue
-                if j + 1 < len(parts) and CONTINUES_RE.match(parts[j + 1]):  # keep the thought whole
-                    text = f"{text} {parts[j + 1]}"
-                seen.add((c.trial_id, text))
-                s = Sentence(c.trial_id, c.section, text, j)
-                overlap = sum(1 for t in terms if has_term(s.lower, s.words, t))
-                if rank < 8 or overlap or c.section.split(":")[0] in hints:
-                    cands.append((rank, overlap, s))
-        cands = cands[:EVIDENCE_CANDIDATES]
-        if not cands:
-            return []
-        vecs = self.embedder.embed([q.text] + [s.text for _, _, s in cands])
-        sims = vecs[1:] @ vecs[0]
-        scored = []
-        for (rank, overlap, s), sim in zip(cands, sims):
-            hint = 1.0 if s.section.split(":")[0] in hints else 0.0
-            scored.append((2.0 * float(sim) + 0.4 * overlap + hint - 0.02 * min(rank, 20), s))
-        scored.sort(key=lambda x: -x[0])
-        most, margin = self.settings.llm.evidence_sentences, self.settings.llm.evidence_margin
-        floor = scored[0][0] - margin  # far below the best match: tokens the model reads for nothing
-        best = [s for i, (score, s) in enumerate(scored[:most]) if i < EVIDENCE_MIN or score >= floor]
-        if scope and len(scope) == 1 and self.settings.llm.evidence_title:  # the title gives the model context
-            title = next((s for s in sentences(self.index.trials[scope[0]]) if s.section == "Title"), None)
-            if title and all(b.text != title.text for b in best):
-                best = [title, *best[: most - 1]]
-        return best
-
     def _generate(self, q: Query, question: str, scope, hits, t0: float, t_ret: float,
                   notes: list[str]) -> Iterator[str | SourcesReady | Answer]:
         """Evidence -> SourcesReady -> the model's streamed text -> claim-level verification
@@ -287,7 +242,7 @@ class Assistant:
             return
         self.load_generator_soon()  # a first model answer: the model loads while evidence is chosen
         book = SourceBook(self.index.trials)
-        evidence = self._evidence(q, hits, scope)
+        evidence = choose_evidence(q, hits, scope, self.index.trials, self.embedder, self.settings.llm)
         if not evidence:
             yield from self._finish(self._abstain("no indexed section matches the question."), t0, t_ret, notes, None)
             return
@@ -298,7 +253,8 @@ class Assistant:
             notes.append(f"question trimmed to about {PROMPT_QUESTION_TOKENS} tokens for the model")
         fixed = sum(gen.count_tokens(m["content"]) for m in prompts.answer_messages("", ""))
         budget = min(self.settings.llm.evidence_tokens, gen.n_ctx - self.settings.llm.max_tokens - fixed - PROMPT_QUESTION_TOKENS - 64)
-        messages = prompts.answer_messages(self._sources_block(evidence, book, gen, budget), question)
+        block = sources_block(evidence, book, self.index.trials, gen.count_tokens, budget)
+        messages = prompts.answer_messages(block, question_for_sources(question, book, self.index.trials))
         yield SourcesReady(citations=[citation(self.index.trials[s.trial_id], s) for s in book.sources])
         first: float | None = None
         raw, shown, keyed = "", [], []
@@ -356,30 +312,6 @@ class Assistant:
         if shown and "".join(shown).strip() != answer.text:
             answer.notes.append("the streamed text was replaced by the checked answer")
         yield from self._finish(answer, t0, t_ret, notes, first, streamed=bool(shown))
-
-    def _sources_block(self, evidence: list[Sentence], book: SourceBook, gen, budget: int) -> str:
-        """The numbered sources, grouped under one header per trial (a trial id costs about
-        ten prompt tokens, so it is written once); within the token budget, best first."""
-        kept: list[Sentence] = []
-        headed: dict[str, None] = {}  # trials with a header line, in order of first appearance
-        used = 0
-        for s in evidence:
-            cost = gen.count_tokens(f"[S9] {s.section}: {s.text}") + 2
-            if s.trial_id not in headed:
-                trial = self.index.trials[s.trial_id]
-                cost += gen.count_tokens(f"{trial.nct_id or trial.doc_id}:") + 1
-            if used + cost > budget and kept:
-                continue
-            kept.append(s)
-            headed[s.trial_id] = None
-            used += cost
-        lines = []
-        for tid in headed:
-            trial = self.index.trials[tid]
-            lines.append(f"{trial.nct_id or trial.doc_id}:")
-            for s in (s for s in kept if s.trial_id == tid):
-                lines.append(f"[{book.add(s)}] {s.section}: {s.text}")
-        return "\n".join(lines)
 
     def _attribute(self, text: str, book: SourceBook) -> str:
         """An answer that named no key: give each sentence the key of the source sharing most

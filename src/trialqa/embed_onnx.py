@@ -31,8 +31,10 @@ MIN_COSINE = 0.999
 OPTIMIZED = "model.opt.onnx"
 OPSET = 17
 FORMAT = 1
-#: Texts per ONNX Runtime call, sorted by length so that a batch pads little.
+#: Texts per ONNX Runtime call at most, sorted by length so that a batch pads little.
 _BATCH = 32
+#: A text joins a batch when it is at least this share of the batch's longest text.
+_FILL = 0.8
 _CHECK_TEXTS = [
     "What is the enrollment of NCT05106972?",
     "Adults aged 18 to 65 with moderate to severe plaque psoriasis for at least six months.",
@@ -148,11 +150,22 @@ class OnnxEmbedder:
 
     def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for start in range(0, len(order), _BATCH):
-            rows = order[start : start + _BATCH]
+        for rows in self._batches(texts):
             out[rows] = self._run([texts[i] for i in rows])
         return _normalise(out)
+
+    def _batches(self, texts: list[str]) -> list[list[int]]:
+        """Rows in batches of similar length, longest first: a batch is padded to its longest
+        text, and on a CPU padding costs as much as text (28 evidence sentences of 5 to 154
+        word pieces took 1.3 s in one batch, 0.2 s in batches of similar length)."""
+        lengths = [min(n, self.max_tokens) for n in self.count_tokens_batch(texts)] if texts else []
+        batches: list[list[int]] = []
+        for i in sorted(range(len(texts)), key=lambda i: -lengths[i]):
+            if batches and len(batches[-1]) < _BATCH and lengths[i] >= _FILL * lengths[batches[-1][0]]:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def _run(self, texts: list[str]) -> np.ndarray:
         enc = self._tok.encode_batch(texts)
