@@ -80,8 +80,8 @@ def sources_block(evidence: list[Sentence], book: SourceBook, trials: dict[str, 
     """The numbered sources within the token budget, best first, under one header line per
     trial naming it (a trial number costs about ten prompt tokens, so it is written once).
     Sources of a single trial need no number, their keys map back to it: their header is
-    "Trial:" (the model, shown headers in its worked example, answers from sources without
-    one less often)."""
+    "Trial:" (with no header at all, the model, shown headers in its worked example, said
+    NOT FOUND to questions its sources answer)."""
     kept: list[Sentence] = []
     headed: dict[str, None] = {}  # trials with a header line, in order of first appearance
     used = 0
