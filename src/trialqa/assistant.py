@@ -29,7 +29,7 @@ from trialqa.answer.understand import understand
 from trialqa.evidence import clip
 from trialqa.fields_qa import Claim
 from trialqa.guards import abbreviated, clean_question, strip_labels
-from trialqa.query import Query, has_term, term_variants, words
+from trialqa.query import Query, term_variants, words
 from trialqa.settings import Settings, get_settings
 from trialqa.types import Answer, SourcesReady, Timings, Turn
 
