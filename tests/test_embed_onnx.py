@@ -102,13 +102,11 @@ def test_answering_does_not_import_torch(pair, tmp_path):
 
 
 def test_batches_hold_texts_of_similar_length_longest_first():
-    from trialqa.embed_onnx import _BATCH, _FILL, OnnxEmbedder
+    from trialqa.embed_onnx import _BATCH, _FILL, batches as make_batches
 
-    emb = OnnxEmbedder.__new__(OnnxEmbedder)  # only the batching: no export needed
-    emb.max_tokens = 256
-    emb.count_tokens_batch = lambda texts: [len(t.split()) for t in texts]
+    # word counts stand for word pieces; the tokenizer truncates at 256
     texts = ["w " * n for n in (5, 154, 40, 300, 38, 6, 120, 7)] + ["w " * 10] * (_BATCH + 3)
-    batches = emb._batches(texts)
+    batches = make_batches([min(len(t.split()), 256) for t in texts])
     assert sorted(i for b in batches for i in b) == list(range(len(texts)))
     lengths = [min(len(t.split()), 256) for t in texts]
     for b in batches:
@@ -116,4 +114,4 @@ def test_batches_hold_texts_of_similar_length_longest_first():
         assert all(_FILL * lengths[b[0]] <= lengths[i] <= lengths[b[0]] for i in b)
     assert [lengths[b[0]] for b in batches] == sorted((lengths[b[0]] for b in batches), reverse=True)
     assert len(batches) < len(texts) // 2  # similar lengths still share a batch
-    assert emb._batches([]) == []
+    assert make_batches([]) == []

@@ -222,9 +222,9 @@ class Assistant:
         vocabulary splits it into several word pieces ("scurvy", "eczema"), unlike everyday
         words a tiny index may lack ("goes"). A term the retrieved text abbreviates is not
         missing: "prothrombin time" where the record writes "PT"."""
-        base = self.embedder.count_tokens("")
+        base, texts = self.embedder.count_tokens(""), [h.chunk.text for h in hits]
         used = [t for t in self._missing_terms(q)
-                if self.embedder.count_tokens(t) - base > 1 and not abbreviated(t, q.text, [h.chunk.text for h in hits])]
+                if self.embedder.count_tokens(t) - base > 1 and not abbreviated(t, q.text, texts)]
         return f"no indexed trial mentions {', '.join(repr(t) for t in used[:3])}." if used else None
 
     # -- the model -------------------------------------------------------------------
@@ -378,4 +378,3 @@ def prime_generator(generator, settings: Settings) -> str | None:
     if prime is None or not settings.llm.prefix_cache:
         return None
     return prime(prompts.answer_messages("", ""), Path(settings.home).expanduser() / "prompt-cache")
-

@@ -30,42 +30,40 @@ class Claim:
 #: as "Label: date" lines of the Dates or Status section ("First posted: November 4, 1999
 #: (Estimate)", "Last Update Posted: ...", "Status verified: ...", "Estimated Primary Completion
 #: Date: ..."); the labels differ, their words do not.
-RECORD_DATES: list[tuple[str, re.Pattern[str], tuple[str, ...], tuple[str, ...], str]] = [
-    ("first_posted", re.compile(r"^(?!.*\bresults?\b).*(\bwhen (was|were|did)\b.{0,60}\b(first )?(posted|registered|published|listed)\b|\bfirst (posted|registered|published)\b|\b(registration|posting|first posted) date\b)", re.I | re.S),
+RECORD_DATES: dict[str, tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...], str]] = {
+    "first_posted": (re.compile(r"^(?!.*\bresults?\b).*(\bwhen (was|were|did)\b.{0,60}\b(first )?(posted|registered|published|listed)\b|\bfirst (posted|registered|published)\b|\b(registration|posting|first posted) date\b)", re.I | re.S),
      ("first", "posted"), ("results",), "{who} was first posted on {v}."),
-    ("first_submitted", re.compile(r"\bwhen (was|were|did)\b.{0,60}\bsubmitted\b|\bfirst submitted\b|\bsubmission date\b", re.I),
+    "first_submitted": (re.compile(r"\bwhen (was|were|did)\b.{0,60}\bsubmitted\b|\bfirst submitted\b|\bsubmission date\b", re.I),
      ("first", "submitted"), ("results", "qc"), "{who} was first submitted on {v}."),
-    ("last_update", re.compile(r"\bwhen (was|were|did)\b.{0,60}\b(last )?(updated|changed|modified|revised)\b|\blast updated?\b|\b(latest|most recent) (update|revision)\b", re.I),
+    "last_update": (re.compile(r"\bwhen (was|were|did)\b.{0,60}\b(last )?(updated|changed|modified|revised)\b|\blast updated?\b|\b(latest|most recent) (update|revision)\b", re.I),
      ("last", "update"), (), "{who} was last updated on {v}."),
-    ("last_verified", re.compile(r"\bwhen (was|were|did)\b.{0,60}\bverified\b|\blast verified\b|\bverification date\b", re.I),
+    "last_verified": (re.compile(r"\bwhen (was|were|did)\b.{0,60}\bverified\b|\blast verified\b|\bverification date\b", re.I),
      ("verifi",), (), "The record of {who} was last verified in {v}."),
-    ("primary_completion", re.compile(r"\bprimary completion\b", re.I),
+    "primary_completion": (re.compile(r"\bprimary completion\b", re.I),
      ("primary", "completion"), (), "The primary completion date of {who} is {v}."),
-]
+}
 _DATE_RE = re.compile(r"(?:[A-Z][a-z]+\.? (?:\d{1,2}, )?\d{4}|\d{4}-\d{2}(?:-\d{2})?)(?: \((?:Actual|Estimated?|Anticipated)\))?")
 
 
 def answer_record_date(trial: Trial, intent: str) -> list[Claim] | None:
     """The date of one event of the record's history, quoted from its "Label: date" line."""
-    for name, _, want, refuse, text in RECORD_DATES:
-        if name != intent:
+    _, want, refuse, text = RECORD_DATES[intent]
+    for s in sentences(trial):
+        if not s.section.startswith(("Dates", "Status")) or ":" not in s.text:
             continue
-        for s in sentences(trial):
-            if not s.section.startswith(("Dates", "Status")) or ":" not in s.text:
-                continue
-            label, rest = s.text.split(":", 1)
-            label = label.lower()
-            date = _DATE_RE.search(rest)
-            if date and all(w in label for w in want) and not any(w in label for w in refuse):
-                value = date.group(0)
-                if "(" not in value and re.search(r"\b(estimated|anticipated|expected)\b", label):
-                    value += " (estimated)"
-                return [Claim(text.format(who=trial.nct_id or trial.doc_id, v=value), [s])]
+        label, rest = s.text.split(":", 1)
+        label = label.lower()
+        date = _DATE_RE.search(rest)
+        if date and all(w in label for w in want) and not any(w in label for w in refuse):
+            value = date.group(0)
+            if "(" not in value and re.search(r"\b(estimated|anticipated|expected)\b", label):
+                value += " (estimated)"
+            return [Claim(text.format(who=trial.nct_id or trial.doc_id, v=value), [s])]
     return None
 
 
 FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    *((name, pattern) for name, pattern, *_ in RECORD_DATES),
+    *((name, pattern) for name, (pattern, *_) in RECORD_DATES.items()),
     ("max_age", re.compile(r"\b(upper|maximum|max|oldest|highest|top)\b[\w\s-]{0,20}\bage\b|\bage\b[\w\s-]{0,15}\b(upper|maximum|max|cut-?off|ceiling)\b|\bhow old can\b|\boldest\b", re.I)),
     ("min_age", re.compile(r"\b(lower|minimum|min|youngest|lowest)\b[\w\s-]{0,20}\bage\b|\bage\b[\w\s-]{0,15}\b(lower|minimum|min)\b|\bhow young\b|\byoungest\b", re.I)),
     ("ages", re.compile(r"\bage (range|limits?|requirements?|criteria|eligibility)\b|\bhow old\b|\bwhat ages?\b|\bwhich ages\b|\bages?\b.*\b(eligible|accepted|allowed|enrol)", re.I)),
@@ -111,7 +109,7 @@ STATED_BY: dict[str, list[str]] = {
 def answer_field(trial: Trial, intent: str) -> list[Claim] | None:
     """Claims answering `intent` for one trial, or None when the record does not state it."""
     f, who = trial.fields, trial.nct_id or trial.doc_id
-    if intent in {name for name, *_ in RECORD_DATES}:
+    if intent in RECORD_DATES:
         return answer_record_date(trial, intent)
     if intent in ("max_age", "min_age", "ages"):
         if not (f.min_age or f.max_age):

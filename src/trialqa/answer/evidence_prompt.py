@@ -87,7 +87,7 @@ def sources_block(evidence: list[Sentence], book: SourceBook, trials: dict[str, 
     used = 0
     for s in evidence:
         cost = count_tokens(f"[S9] {s.section}: {s.text}") + 2
-        if s.trial_id not in headed:
+        if s.trial_id not in headed:  # counted as a number header: a lone trial's "Trial:" costs less
             cost += count_tokens(f"{trial_name(trials[s.trial_id])}:") + 1
         if used + cost > budget and kept:
             continue
