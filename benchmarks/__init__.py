@@ -16,6 +16,7 @@ phase, run with `python -m benchmarks` from the repository root (see run.py).
     corpus_answers.py  list/count/aggregate answers over the 2,000-record index
     ivf.py             IVF-PQ against exact search
     retrieval.py, eligibility.py   phases with `run() -> dict`, written elsewhere (optional)
+    tune_ranking.py    not a phase: chooses the trial-ranking settings on one TREC cohort
     report.py          targets and the printed table
 
 Indexes and the unpacked extra corpus live under .bench/ (or TRIALQA_BENCH_CACHE), never

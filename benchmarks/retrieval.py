@@ -157,10 +157,11 @@ def run(index: Path | None = None, with_latency: bool = True, k: int = 10) -> di
     }
     report["meets_target"] = all((c["ratio"] or 0) >= TARGET_RATIO for c in report["cohorts"].values())
     embedder = load_embedder(settings)
-    gold = REPO / "evals/gold_ctgov.jsonl"
-    if gold.is_file():
-        retriever = Retriever(load_index(index, embedder, settings), embedder, settings)
-        report["describe_recall"] = describe_recall(gold, retriever, 3)
+    retriever = Retriever(load_index(index, embedder, settings), embedder, settings)
+    for name, category in (("gold_ctgov", None), ("gold_corpus", "described")):
+        gold = REPO / f"evals/{name}.jsonl"
+        if gold.is_file():
+            report.setdefault("describe_recall", {})[name] = describe_recall(gold, retriever, 3, category)
     if with_latency:
         notes = [note for c in cohorts for note in list(c.queries.values())[:10]]
         report["latency"] = latency(index, notes)
@@ -178,12 +179,12 @@ def print_table(report: dict[str, Any]) -> None:
               f"| {c[f'ndcg@{k}_exp']:.3f} | {c[f'bm25_ndcg@{k}_exp']:.3f} | {c['ratio_exp']} |")
     print(f"target >= {TARGET_RATIO}x on every cohort: {'met' if report['meets_target'] else 'NOT met'}")
     if report.get("weights"):
-        print("weights (settings, chosen on trec_2021 alone): "
+        print("weights (settings, chosen on sigir alone by benchmarks/tune_ranking.py): "
               + ", ".join(f"{name}={value}" for name, value in report["weights"].items()))
-    if "describe_recall" in report:
-        d = report["describe_recall"]
+    for name, d in report.get("describe_recall", {}).items():
         key = f"recall@{d['k']}"
-        print(f"questions describing a trial (gold, no NCT number): {key} {d[key]} over {d['cases']} cases")
+        print(f"questions describing a trial ({name}, no NCT number): {key} {d[key]} over {d['cases']} cases"
+              + (f", missed {', '.join(d['missed'])}" if d["missed"] else ""))
     for name, fig in report.get("latency", {}).items():
         print(f"{name}: p50 {fig['p50']} ms, p95 {fig['p95']} ms")
     if report.get("build_s") is not None:

@@ -11,7 +11,7 @@ from test_retrieve import tiny_corpus
 
 from trialqa.embed import HashingEmbedder
 from trialqa.index_build import build_index
-from trialqa.retrieval_eval import BM25Baseline, evaluate, gold_recall, load_cohort, ndcg_at_k
+from trialqa.retrieval_eval import BM25Baseline, describe_recall, evaluate, gold_recall, load_cohort, ndcg_at_k
 from trialqa.retrieve import Retriever
 from trialqa.settings import Settings
 from trialqa.store import Index, load_index
@@ -82,3 +82,17 @@ def test_gold_recall(index: Index, tmp_path: Path) -> None:
     report = gold_recall(gold, Retriever(index, EMBEDDER, Settings()), k=1)
     assert report["cases"] == 4 and report["recall@1"] == pytest.approx((1 + 1 + 0.5 + 1) / 4, abs=1e-4)
     assert report["missed"] == ["d"]
+
+
+def test_describe_recall_skips_named_trials_and_keeps_only_the_category(index: Index, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(case) for case in [
+        {"id": "a", "question": "the weekly insulin glargine study", "category": "described", "expect_trials": ["NCT00000002"]},
+        {"id": "b", "question": "the knee exercise study", "category": "described", "expect_trials": ["NCT00000001"]},
+        {"id": "c", "question": "Does NCT00000003 use docetaxel?", "category": "described", "expect_trials": ["NCT00000003"]},
+        {"id": "d", "question": "trials of insulin", "category": "list", "expect_trials": ["NCT00000002", "NCT00000004"]},
+    ]) + "\n")
+    retriever = Retriever(index, EMBEDDER, Settings())
+    described = describe_recall(gold, retriever, k=1, category="described")
+    assert described["cases"] == 2 and described["recall@1"] == pytest.approx(0.5) and described["missed"] == ["b"]
+    assert describe_recall(gold, retriever, k=1)["cases"] == 3

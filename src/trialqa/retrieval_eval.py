@@ -178,11 +178,12 @@ def gold_recall(gold: Path, retriever: Retriever, k: int | None = None) -> dict[
             "missed": sorted(c for c, r in recalls.items() if r < 1.0)}
 
 
-def describe_recall(gold: Path, retriever: Retriever, k: int = 3) -> dict[str, Any]:
+def describe_recall(gold: Path, retriever: Retriever, k: int = 3, category: str | None = None) -> dict[str, Any]:
     """Questions that describe a trial without naming its NCT number: the share whose expected
-    trial is among `rank_trials`' top `k` (how the assistant finds a described trial)."""
+    trial is among `rank_trials`' top `k` (how the assistant finds a described trial); only the
+    cases of `category` when given (a corpus gold set also holds list questions)."""
     found: dict[str, float] = {}
-    for case_id, query, expected in _gold_cases(gold, retriever.index):
+    for case_id, query, expected in _gold_cases(gold, retriever.index, category):
         if _NCT.search(query):
             continue
         top = {t for t, _ in retriever.rank_trials(query, k)}
@@ -191,8 +192,8 @@ def describe_recall(gold: Path, retriever: Retriever, k: int = 3) -> dict[str, A
             "missed": sorted(c for c, r in found.items() if r < 1.0)}
 
 
-def _gold_cases(gold: Path, index: Index) -> list[tuple[str, str, set[str]]]:
-    """(id, query, expected trial ids) of the gold cases that expect trials."""
+def _gold_cases(gold: Path, index: Index, category: str | None = None) -> list[tuple[str, str, set[str]]]:
+    """(id, query, expected trial ids) of the gold cases that expect trials (of `category` when given)."""
     by_doc = {t.doc_id: t.trial_id for t in index.trials.values()}
     cases = []
     with gold.open(encoding="utf-8") as fh:
@@ -200,6 +201,8 @@ def _gold_cases(gold: Path, index: Index) -> list[tuple[str, str, set[str]]]:
             if not line.strip():
                 continue
             case = json.loads(line)
+            if category is not None and case.get("category") != category:
+                continue
             expected = set(case.get("expect_trials", [])) | {by_doc.get(d, d) for d in case.get("expect_docs", [])}
             if expected:
                 query = case.get("question") or " ".join(case.get("turns", []))

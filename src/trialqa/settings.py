@@ -56,19 +56,19 @@ class RetrievalSettings(_Group):
     )
     trial_record_weight: float = Field(
         1.0, ge=0, description="rank_trials: weight of whole-record BM25 (z-scored over the trials); the "
-        "trial_* defaults were chosen by a grid search on the trec_2021 cohort alone and are reported on "
-        "trec_2022 and sigir (benchmarks/retrieval.py)",
+        "other trial_* defaults were chosen on the sigir cohort alone (benchmarks/tune_ranking.py) and are "
+        "reported on trec_2021 and trec_2022 (benchmarks/retrieval.py)",
     )
     trial_chunk_weight: float = Field(0.0, ge=0, description="rank_trials: weight of a trial's best chunk BM25")
-    trial_dense_weight: float = Field(1.5, ge=0, description="rank_trials: weight of a trial's best chunk vector")
+    trial_dense_weight: float = Field(1.0, ge=0, description="rank_trials: weight of a trial's best chunk vector")
     trial_key_boost: float = Field(
-        0.5, ge=0, description="rank_trials: extra query weight of terms in condition phrases the trials name"
+        2.0, ge=0, description="rank_trials: extra query weight of terms in condition phrases the trials name"
     )
     trial_negated_weight: float = Field(
-        0.3, ge=0, description="rank_trials: query weight of terms in a negated clause ('denies fever')"
+        1.0, ge=0, description="rank_trials: query weight of terms in a negated clause ('denies fever')"
     )
     trial_key_vector_weight: float = Field(
-        0.25, ge=0, description="rank_trials: weight of the key text's vector (age, sex, conditions) beside the note's"
+        0.0, ge=0, description="rank_trials: weight of the key text's vector (age, sex, conditions) beside the note's"
     )
     trial_query_weight_cap: float = Field(
         1.5, ge=0, description="rank_trials: most weight a query token gets, however often a note repeats it "

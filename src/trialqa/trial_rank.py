@@ -3,7 +3,7 @@ and the retrieval benchmark share (`Retriever.rank_trials`).
 
 A query (a short question or a long patient note) is analysed once into a `TrialQuery`:
 its sparse tokens with weights (terms of condition phrases that the indexed trials name
-are weighted up, negated ones down, bare numbers and single letters left out, and no
+are weighted up, negated ones by `trial_negated_weight` (1 = as any other), bare numbers and single letters left out, and no
 token above `trial_query_weight_cap` however often the note repeats it), the
 patient's age and sex when stated, and a short "key text" of those phrases for the dense
 side. A note longer than the embedder's window is embedded window by window and averaged
@@ -14,17 +14,22 @@ side. A note longer than the embedder's window is embedded window by window and 
             best `trial_feedback_docs` trials; each trial's BM25 term contributions, normalised
             to sum 1 and weighted by exp(its z-score - the best one's), are summed, and the
             `trial_feedback_terms` strongest terms join the query at up to `trial_feedback_weight`
-            before the record is scored again (trec_2021 chose 10 trials, 5 terms, 0.75; nDCG@10
-            on the 2,000 records: trec_2021 0.581 -> 0.591, trec_2022 0.586 -> 0.597, sigir
-            0.304 -> 0.344, whose short notes describe findings more than they name a diagnosis)
+            before the record is scored again (10 trials, 5 terms, 0.75; see below for the choice)
     chunks  its best chunk's BM25 (every chunk of the trial competes, not only a first hit;
-            weight 0 by default: on trec_2021 it added nothing beside the whole record)
-    dense   its best chunk vector's cosine to the query (note windows averaged + key text)
+            weight 0 by default: the tuning cohort gained nothing from it beside the whole record)
+    dense   its best chunk vector's cosine to the query (note windows averaged, + the key
+            text's vector when `trial_key_vector_weight` > 0)
 
 each standardised over the trials (z-scores), summed with weights, minus a penalty when the
 stated age or sex is outside the trial's eligibility. A component whose weight is 0 is not
-computed. The weights are settings (`retrieval.trial_*`); they were chosen on the trec_2021
-cohort alone by a grid search and are reported on trec_2022 and sigir (benchmarks/retrieval.py).
+computed. The weights are settings (`retrieval.trial_*`). Their defaults were chosen on the
+sigir cohort alone by coordinate ascent (benchmarks/tune_ranking.py, over the 2,000 XML
+records) and are reported on the held-out trec_2021 and trec_2022 (benchmarks/retrieval.py).
+Sigir's notes describe findings more than they name a diagnosis; settings chosen there carry
+over to the trec cohorts (held out: 1.72x and 1.60x whole-record bm25s), while settings
+chosen on trec_2022 did not carry over to sigir (1.02x-1.14x, by where the ascent starts).
+With a key term weighed at the cap (1 + `trial_key_boost` > `trial_query_weight_cap`), a
+condition the trials name counts as much as a word the note repeats, and no more.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from trialqa.types import Trial
 
 #: A query of at most this many word pieces is its own key text (no second vector).
 _KEY_VECTOR_ABOVE = 48
-#: Feedback trials are weighted by exp((z - best z) / this): chosen on trec_2021 among 0.5, 1, 2.
+#: Feedback trials are weighted by exp((z - best z) / this): sigir kept 1 among 0.5, 1, 2 and flat weights.
 _FEEDBACK_TEMPERATURE = 1.0
 #: Longest condition phrase (in sparse tokens) looked up in a query.
 _MAX_PHRASE = 5
