@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trialqa.citations import SourceBook
+from trialqa.citations import SourceBook, tidy
 from trialqa.evidence import Sentence, split_sentences
 from trialqa.query import analyse, has_term, words
 from trialqa.types import Source, Trial
@@ -87,3 +87,12 @@ def test_age_filter_reads_every_unit_of_the_registry(min_age, max_age, accepts):
                   fields=TrialFields(min_age=min_age, max_age=max_age))
     filt = list_filter(analyse("Which trials would accept a 62-year-old?"))
     assert filt is not None and filt.test(trial) is accepts
+
+
+@pytest.mark.parametrize("text, tidied", [
+    ("Drug X [NCT1 · Arms], [NCT1 · Arms], [NCT1 · Arms].", "Drug X [NCT1 · Arms]."),
+    ("A [NCT1 · Arms][NCT1 · Arms] and [NCT1 · Arms]; B [NCT2 · Arms].", "A [NCT1 · Arms]; B [NCT2 · Arms]."),
+    ("A [NCT1 · Arms], [NCT1 · Eligibility] and B [NCT1 · Arms].", "A [NCT1 · Arms], [NCT1 · Eligibility] and B [NCT1 · Arms]."),
+])
+def test_a_label_repeated_next_to_itself_is_shown_once(text, tidied):
+    assert tidy(text) == tidied

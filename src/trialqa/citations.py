@@ -86,8 +86,13 @@ class SourceBook:
         return [citation(self.trials[self.sources[n - 1].trial_id], self.sources[n - 1]) for n in self.used]
 
 
+#: the same label again right after itself ("[X · Arms], [X · Arms]": two sentences of one section)
+_REPEATED_LABEL_RE = re.compile(r"(\[[^\[\]\n]+ \u00b7 [^\[\]\n]+\])(?:[ \t]*(?:,|;|and)?[ \t]*\1)+")
+
+
 def tidy(text: str) -> str:
-    """Collapse the spaces that removed keys leave behind."""
+    """Collapse the spaces that removed keys leave behind, and a label repeated next to itself."""
+    text = _REPEATED_LABEL_RE.sub(r"\1", text)
     return re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 

@@ -165,6 +165,18 @@ def find_quote(trial: Trial, needles: list[str], sections: list[str]) -> Sentenc
     return None
 
 
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+#: a calendar date: "September 2012", "March 3, 2020", "3 March 2020", "2020-03", "03/2020"
+DATE_RE = re.compile(rf"\b{_MONTH}\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d\d\b|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d\d\b"
+                     r"|\b(?:19|20)\d\d-[01]\d\b|\b[01]?\d/(?:19|20)\d\d\b", re.I)
+
+
+def states_a_date(trial: Trial) -> bool:
+    """True when some section of the record (its identifiers aside) holds a calendar date."""
+    return any(DATE_RE.search(s.text) for s in trial.sections if "identifier" not in s.heading.lower())
+
+
 def not_stated(trial: Trial, labels: list[str]) -> bool:
     """True when the page shows one of these headings (or 'Label:' lines) with its value lost."""
     for section in trial.sections:

@@ -49,6 +49,9 @@ SET_REF_RE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|the\s+abo
 PRONOUN_RE = re.compile(r"\b(it|its|it's|the\s+same|they|them|their|theirs|the\s+trial|the\s+study|this\s+trial|that\s+trial|this\s+study|that\s+study)\b", re.I)
 CONTINUE_RE = re.compile(r"^\s*(and|also|what\s+about|how\s+about|what\s+of|same\s+for|only|just|now)\b", re.I)
 PERSON_RE = re.compile(r"\b(my\s+(patient|mother|father|wife|husband|son|daughter|child|friend|sister|brother|mom|dad|partner)|i\s+am|i'm|someone|somebody|a\s+(patient|person|man|woman|boy|girl|child|\d{1,3}[- ]year[- ]old)|an?\s+\d{1,3}[- ]year[- ]old|person\s+who|patient\s+(who|with|on))\b", re.I)
+#: a question asking for a value ("what ...", "up to what age ...", "from how many ...")
+VALUE_Q_RE = re.compile(r"\s*(?:(?:up|down)\s+)?(?:(?:to|until|till|from|at|of|by|in|for|under|over|between)\s+)?"
+                        r"(?:what|which|how)\b", re.I)
 OPTION_RE = re.compile(r"\b(an\s+option|a\s+candidate|a\s+fit|suitable|right\s+for|open\s+to\s+(him|her|them|me|someone))\b", re.I)
 #: a field question's field -> the filter fields that merely echo it
 ASKED_FIELDS = {"status": {"status"}, "phase": {"phase"}, "enrollment": {"enrollment"},
@@ -188,7 +191,9 @@ def _intent(plan: Plan, q: str) -> None:
         plan.intent, plan.field = "compare", _compared_field(q) or "enrollment"
         plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|lower|first|younger)\b", q, re.I) else "max"
         return
-    if (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)) and PERSON_FACTS_RE.search(q) and ASK_JOIN_RE.search(q):
+    asks_value = bool(VALUE_Q_RE.match(q) and field_intent(q))  # "up to what age can someone join ...?"
+    if ((len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)) and PERSON_FACTS_RE.search(q) and ASK_JOIN_RE.search(q)
+            and not asks_value):
         plan.intent = "eligibility"  # "my father is 71 - is he too old for NCT...?"
         return
     if SHARE_RE.search(q) and not plan.scope:
@@ -220,11 +225,12 @@ def _intent(plan: Plan, q: str) -> None:
         if top:
             plan.limit = _NUMWORDS.get(top.group(1).lower()) or int(top.group(1))
         return
-    if (ELIGIBILITY_Q_RE.search(q) or OPTION_RE.search(q)) and (PERSON_RE.search(q) or re.search(r"\b(can|could)\s+(i|he|she|they|someone)\b", q, re.I)):
+    if ((ELIGIBILITY_Q_RE.search(q) or OPTION_RE.search(q)) and not asks_value
+            and (PERSON_RE.search(q) or re.search(r"\b(can|could)\s+(i|he|she|they|someone)\b", q, re.I))):
         plan.intent = "eligibility"
         return
     if (ELIGIBILITY_Q_RE.search(q) and (len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q))
-            and WHO_RE.search(q) and not re.match(r"\s*(how\s+many|what|which)\b", q, re.I)):
+            and WHO_RE.search(q) and not asks_value and not re.match(r"\s*(how\s+many|what|which)\b", q, re.I)):
         plan.intent = "eligibility"  # "are pregnant women allowed in the liver failure trial?"
         return
     if LIST_RE.search(q) and not (plan.scope and len(plan.scope) == 1):

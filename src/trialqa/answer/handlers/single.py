@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from trialqa.answer.doses import dose_claim_text, extreme_dose
 from trialqa.answer.plan import Plan
-from trialqa.evidence import not_stated, support
+from trialqa.evidence import not_stated, states_a_date, support
 from trialqa.fields_qa import (
-    ELIGIBILITY_Q_RE, RESULTS_Q_RE, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, answer_field, answer_section,
+    ELIGIBILITY_Q_RE, RECORD_DATES, RESULTS_Q_RE, Claim, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, answer_field, answer_section,
     eligibility_check, field_intent, has_results, lists_locations, section_intent,
 )
 from trialqa.lists import answer_list
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 EVIDENCE_CHUNKS = 60  # for a scoped question: every chunk of the trial, in practice
 FOLLOW_UP_RE = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b", re.I)
+DATE_INTENTS = {"start_date", "completion_date", *RECORD_DATES}  # field questions answered by a date
 REGISTRY_FORMATS = {"ctgov-xml", "ctgov-api-v2", "ctgov-classic-json"}  # records whose fields are complete
 DEFINITE_RE = re.compile(r"\b(the|that|this)\b[^?.;:]{0,80}\b(trial|study)\b", re.I)  # "the NIH trial of X"
 SMALL_INDEX = 300  # below this many trials, "which trials" checks every trial
@@ -44,7 +46,7 @@ class SingleTrial:
         by criterion, and open questions phrased by the model."""
         q = analyse(question)
         scope, reason = self._scope(q, history)
-        if not reason and plan.scope and plan.scope_reason != "named":
+        if not reason and plan.scope and (plan.scope_reason != "named" or not scope):  # a name the plan read
             scope = [t for t in plan.scope if t in self.a.index.trials] or scope
         elif not reason and not scope and plan.filters:
             scope = self._described(plan, question)
@@ -85,8 +87,18 @@ class SingleTrial:
                 why = f"{trial.nct_id or trial.doc_id} has no results posted in its indexed record."
                 yield from self.a._finish(self.a._abstain(why), t0, t_ret, notes, None)
                 return
+            if target and (dose := extreme_dose(question, self.a.index.trials[target])):
+                claim = Claim(dose_claim_text(question, self.a.index.trials[target], *dose), [dose[1].sentence])
+                yield from self.a._finish(self.a._compose([claim], [target]), t0, t_ret, notes, t_ret)
+                return
             intent = field_intent(question)
-            named = plan.scope_reason == "named" and plan.intent in ("field", "section")
+            if target and intent in DATE_INTENTS and not states_a_date(self.a.index.trials[target]):
+                trial = self.a.index.trials[target]  # "when ...?" needs a date, and the record holds none
+                why = f"the indexed record of {trial.nct_id or trial.doc_id} gives no dates."
+                yield from self.a._finish(self.a._abstain(why), t0, t_ret, notes, None)
+                return
+            # the plan picked the trial out: by its name, or by the filters the question describes it with
+            named = plan.scope_reason in ("named", "described") and plan.intent in ("field", "section")
             if target and intent and (named or self._identifies(self.a.index.trials[target], q)):
                 trial = self.a.index.trials[target]
                 claims = answer_field(trial, intent)
