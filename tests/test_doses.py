@@ -46,6 +46,14 @@ def test_doses_read_powers_of_ten_and_units_and_skip_criteria():
     assert values == [(1.5e6, "/kg"), (2.0e6, "/kg"), (2.5e6, "cell/kg"), (3.0e6, "/kg")]
 
 
+def test_a_decimal_comma_and_a_drug_named_before_per_kilogram_are_read():
+    trial = _trial("NCT00000033", "Steroids and Chemotherapy", [
+        ("Arms", "Vincristine, 0,03 mg/Kg day 1, BCNU, 0,5 mg/Kg day 1. "
+                 "Dexamethasone 0.15 mg of dexamethasone per kilogram per day, then 0.10 mg per kilogram.")])
+    assert sorted(d.value for d in doses(trial)) == [0.03, 0.1, 0.15, 0.5]
+    assert extreme_dose("What's the lowest per-kilogram dose?", trial)[1].text == "0,03 mg/Kg"
+
+
 def test_the_lowest_dose_is_taken_among_the_records_usual_unit():
     found = extreme_dose("What is the lowest dose tested?", DRUG)
     assert found is not None and found[1].text == "50 mg" and "lowest dose stated in NCT00000032 is 50 mg" in (

@@ -20,14 +20,14 @@ from trialqa.types import Trial
 #: "highest dose", "maximum dosage", "the dose ... is the largest", "lowest dose level"
 EXTREME_DOSE_RE = re.compile(
     r"\b(?P<word>highest|largest|biggest|greatest|maximum|max|top|lowest|smallest|minimum|min|least)\b"
-    r"(?:\s+\w+){0,3}?\s+(?:dose|dosage|dosing)s?\b", re.I)
+    r"(?:\s+[\w-]+){0,3}?\s+(?:dose|dosage|dosing)s?\b", re.I)
 _LOW = {"lowest", "smallest", "minimum", "min", "least"}
-_PER_ASKED = re.compile(r"\bper\s+(kg|kilo(?:gram)?|m2|square\s+met(?:er|re))\b|/\s*(kg|m2)\b|\bweight[- ]based\b", re.I)
-_NUMBER = r"(?P<base>\d+(?:\.\d+)?)(?:\s*[x×*]\s*10\s*(?:e|\^|\*\*)?\s*(?P<exp>[-−]?\d{1,2}))?"
+_PER_ASKED = re.compile(r"\bper[\s-]+(kg|kilo(?:gram)?|m2|square\s+met(?:er|re))\b|/\s*(kg|m2)\b|\bweight[- ]based\b", re.I)
+_NUMBER = r"(?P<base>\d+(?:\.\d+|,\d{1,2}(?!\d))?)(?:\s*[x×*]\s*10\s*(?:e|\^|\*\*)?\s*(?P<exp>[-−]?\d{1,2}))?"
 _UNIT = r"(?P<unit>mg|mcg|µg|ug|g|ml|iu|units?|cells?|copies|vg|pfu)?"
-_PER = r"(?:\s*(?:/|per\s+)\s*(?P<per>kg|kilogram|m2|m²|dose|day|d)\b)?"
+_PER = r"(?:(?:\s+of\s+[\w-]+)?\s*(?:/|per\s+)\s*(?P<per>kg|kilogram|m2|m²|dose|day|d)\b)?"
 _ARM_SECTIONS = ("Arms", "Interventions")
-DOSE_RE = re.compile(rf"(?<![\w.]){_NUMBER}\s*{_UNIT}\b{_PER}(?!\s*/\s*(?:l|dl|ml|mm3|µl|ul|hpf)\b)", re.I)
+DOSE_RE = re.compile(rf"(?<![\w.,]){_NUMBER}\s*{_UNIT}\b{_PER}(?!\s*/\s*(?:l|dl|ml|mm3|µl|ul|hpf)\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def doses(trial: Trial) -> list[Dose]:
             if not (m.group("exp") or per or unit in ("mg", "mcg", "µg", "ug", "g", "iu")):
                 continue  # "12 cells" without a power of ten or a denominator is not a dose
             per = {"kilogram": "kg", "m²": "m2"}.get(per, per)
-            value = float(m.group("base")) * 10 ** int((m.group("exp") or "0").replace("−", "-"))
+            value = float(m.group("base").replace(",", ".")) * 10 ** int((m.group("exp") or "0").replace("−", "-"))
             out.append(Dose(value, f"{unit.rstrip('s')}/{per}" if per else unit, m.group(0).strip(), sent))
     return out
 
