@@ -41,14 +41,14 @@ def _trialqa() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "trialqa.cli"]
 
 
-def _shared() -> Path:
+def shared_data() -> Path:
     for candidate in (os.environ.get("TRIALQA_SHARED"), REPO.parent / "shared", Path("../shared")):
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     raise SystemExit("no shared data directory: set TRIALQA_SHARED")
 
 
-def _default_index() -> Path:
+def default_index() -> Path:
     """$TRIALQA_BENCH_INDEX, else the bench cache's 2,000-record index (see benchmarks/common.py)."""
     env = os.environ.get("TRIALQA_BENCH_INDEX")
     cache = Path(os.environ.get("TRIALQA_BENCH_CACHE") or REPO / ".bench")
@@ -139,8 +139,8 @@ def run(index: Path | None = None, with_latency: bool = True, k: int = 10) -> di
     from trialqa.settings import get_settings
     from trialqa.store import load_index
 
-    shared = _shared()
-    index = Path(index) if index else _default_index()
+    shared = shared_data()
+    index = Path(index) if index else default_index()
     build_s = ensure_index(index, shared)
     cohorts = load_cohorts(shared / BENCHMARK)
     product, search_s = product_runs(index, cohorts)

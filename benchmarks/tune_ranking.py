@@ -79,15 +79,15 @@ def ascend(score: Any, start: dict[str, Any], space: dict[str, list[Any]], round
 
 
 def run(cohort: str, index_dir: Path | None = None) -> dict[str, Any]:
-    from benchmarks.retrieval import _default_index, _shared, ensure_index
+    from benchmarks.retrieval import default_index, ensure_index, shared_data
     from trialqa.embed import load_embedder
     from trialqa.retrieval_eval import BENCHMARK, BM25Baseline, load_cohorts, mean_ndcg
     from trialqa.settings import get_settings
     from trialqa.store import load_index
     from trialqa.trial_rank import TrialRanker
 
-    shared = _shared()
-    index_dir = Path(index_dir) if index_dir else _default_index()
+    shared = shared_data()
+    index_dir = Path(index_dir) if index_dir else default_index()
     ensure_index(index_dir, shared)
     settings = get_settings()
     embedder = MemoEmbedder(load_embedder(settings))

@@ -5,38 +5,26 @@ from __future__ import annotations
 
 import pytest
 
+from records import assistant_over, record
+
 from trialqa.assistant import Assistant
-from trialqa.embed import HashingEmbedder
 from trialqa.evidence import DATE_RE, states_a_date
-from trialqa.generate import ScriptedGenerator
-from trialqa.index_build import build_index
-from trialqa.store import load_index
-from trialqa.types import Section, Source, Trial, TrialFields, Turn
+from trialqa.types import Turn
 
 
-def _page(nct: str, title: str, sections: list[tuple[str, str]]) -> Trial:
-    return Trial(trial_id=nct, nct_id=nct, doc_id=nct, title=title, source=Source(path=f"{nct}.html", format="veeva-page"),
-                 sections=[Section(name="Title", heading="Title", text=title)]
-                 + [Section(name=n, heading=n, text=t) for n, t in sections],
-                 fields=TrialFields())
-
-
-UNDATED = _page("NCT00000021", "Stem Cells for Psoriasis", [
+UNDATED = record("NCT00000021", "Stem Cells for Psoriasis", [
     ("Summary", "Mesenchymal stem cells infused for moderate to severe psoriasis."),
     ("Eligibility", "Psoriasis for at least 6 months before screening."),
-    ("Identifiers", "NCT00000021 2018-MSC/PS")])
-DATED = _page("NCT00000022", "Stem Cells for Knee Arthritis", [
+    ("Identifiers", "NCT00000021 2018-MSC/PS")], fmt="veeva-page")
+DATED = record("NCT00000022", "Stem Cells for Knee Arthritis", [
     ("Summary", "Stem cells injected into the knee for arthritis."),
-    ("Status", "Study Start Date: September 2012\nEstimated Study Completion Date: December 2015")])
+    ("Status", "Study Start Date: September 2012\nEstimated Study Completion Date: December 2015")], fmt="veeva-page")
 
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
-    out = tmp_path_factory.mktemp("idx") / "dates"
-    embedder = HashingEmbedder()
-    build_index([UNDATED, DATED], out, embedder, progress=False)
-    return Assistant(load_index(out, embedder), embedder,
-                     ScriptedGenerator(["It is expected to finish after 6 months [S1]."] * 4))
+    return assistant_over([UNDATED, DATED], tmp_path_factory.mktemp("idx") / "dates",
+                          ["It is expected to finish after 6 months [S1]."] * 4)
 
 
 @pytest.mark.parametrize("text, is_date", [

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from records import assistant_over, record
+
 from trialqa.answer.doses import dose_claim_text, doses, extreme_dose
 from trialqa.assistant import Assistant
-from trialqa.embed import HashingEmbedder
-from trialqa.generate import ScriptedGenerator
-from trialqa.index_build import build_index
-from trialqa.store import load_index
-from trialqa.types import Section, Source, Trial, TrialFields, Turn
+from trialqa.types import Turn
 
 
-def _trial(nct: str, title: str, sections: list[tuple[str, str]]) -> Trial:
-    return Trial(trial_id=nct, nct_id=nct, doc_id=nct, title=title, source=Source(path=f"{nct}.xml", format="ctgov-xml"),
-                 sections=[Section(name="Title", heading="Title", text=title)]
-                 + [Section(name=n, heading=n, text=t) for n, t in sections],
-                 fields=TrialFields())
-
-
-CELLS = _trial("NCT00000031", "Umbilical Cord Stem Cells for Psoriasis", [
+CELLS = record("NCT00000031", "Umbilical Cord Stem Cells for Psoriasis", [
     ("Summary", "Mesenchymal stem cells for psoriasis."),
     ("Arms", "Groups A and B receive 1.5x10E6/kg and 2.0x10E6/kg intravenously. "
              "Groups C and D receive 2.5 x 10^6 cells/kg and 3.0x10E6/kg."),
     ("Eligibility", "Hemoglobin at least 100 g/L. Weight 40 to 90 kg.")])
-DRUG = _trial("NCT00000032", "Drug X for Gout", [
+DRUG = record("NCT00000032", "Drug X for Gout", [
     ("Summary", "Drug X for chronic gout."),
     ("Arms", "Cohort 1: 50 mg daily. Cohort 2: 100 mg daily. Cohort 3: 200 mg daily."),
     ("Description", "Colchicine 0.5 mg may be given for flares.")])
@@ -47,7 +38,7 @@ def test_doses_read_powers_of_ten_and_units_and_skip_criteria():
 
 
 def test_a_decimal_comma_and_a_drug_named_before_per_kilogram_are_read():
-    trial = _trial("NCT00000033", "Steroids and Chemotherapy", [
+    trial = record("NCT00000033", "Steroids and Chemotherapy", [
         ("Arms", "Vincristine, 0,03 mg/Kg day 1, BCNU, 0,5 mg/Kg day 1. "
                  "Dexamethasone 0.15 mg of dexamethasone per kilogram per day, then 0.10 mg per kilogram.")])
     assert sorted(d.value for d in doses(trial)) == [0.03, 0.1, 0.15, 0.5]
@@ -67,10 +58,7 @@ def test_no_extreme_asked_or_no_dose_of_the_asked_kind_is_none():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
-    out = tmp_path_factory.mktemp("idx") / "doses"
-    embedder = HashingEmbedder()
-    build_index([CELLS, DRUG], out, embedder, progress=False)
-    return Assistant(load_index(out, embedder), embedder, ScriptedGenerator(["2.5 [S1]."] * 3))
+    return assistant_over([CELLS, DRUG], tmp_path_factory.mktemp("idx") / "doses", ["2.5 [S1]."] * 3)
 
 
 def test_a_follow_up_on_the_highest_dose_is_computed_not_written_by_the_model(assistant):

@@ -5,31 +5,22 @@ from __future__ import annotations
 
 import pytest
 
+from records import assistant_over, record
+
 from trialqa.answer.understand import understand
 from trialqa.answer.vocab import Vocabulary
 from trialqa.assistant import Assistant
-from trialqa.embed import HashingEmbedder
-from trialqa.generate import ScriptedGenerator
-from trialqa.index_build import build_index
-from trialqa.store import load_index
-from trialqa.types import Intervention, Location, Section, Source, Trial, TrialFields
-
-
-def _trial(nct: str, title: str, sections: list[tuple[str, str]], **fields) -> Trial:
-    return Trial(trial_id=nct, nct_id=nct, doc_id=nct, title=title, source=Source(path=f"{nct}.xml", format="ctgov-xml"),
-                 sections=[Section(name="Title", heading="Title", text=title)]
-                 + [Section(name=n, heading=n, text=t) for n, t in sections],
-                 fields=TrialFields(**fields))
+from trialqa.types import Intervention, Location
 
 
 TRIALS = [
-    _trial("NCT00000011", "Long QT Syndrome Registry", [
+    record("NCT00000011", "Long QT Syndrome Registry", [
         ("Summary", "A registry of families with the long QT syndrome."),
         ("Sponsor", "Lead sponsor: University of Rochester"),
         ("Eligibility", "Ages: 1 to 80 years\nSex: All")],
         acronym="LQTSR", sponsor="University of Rochester", conditions=["Long QT Syndrome"],
         min_age="1 Year", max_age="80 Years", sex="All"),
-    _trial("NCT00000012", "Glufosfamide in Treating Patients With Pancreatic Cancer", [
+    record("NCT00000012", "Glufosfamide in Treating Patients With Pancreatic Cancer", [
         ("Summary", "Phase II trial of glufosfamide for advanced pancreatic cancer."),
         ("Interventions", "Drug: glufosfamide"),
         ("Locations", "Mayo Clinic, Rochester, United States\nCity Hospital, Boston, United States\n"
@@ -42,7 +33,7 @@ TRIALS = [
                    Location(facility="City Hospital", city="Boston", country="United States"),
                    Location(facility="Cancer Centre", city="Toronto", country="Canada")],
         min_age="18 Years", max_age="75 Years", sex="All"),
-    _trial("NCT00000013", "Gemcitabine in Pancreatic Cancer", [
+    record("NCT00000013", "Gemcitabine in Pancreatic Cancer", [
         ("Summary", "Gemcitabine for resected pancreatic cancer."),
         ("Interventions", "Drug: gemcitabine"),
         ("Eligibility", "Ages: 18 to 90 years\nSex: All")],
@@ -53,10 +44,7 @@ TRIALS = [
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Assistant:
-    out = tmp_path_factory.mktemp("idx") / "plan-scope"
-    embedder = HashingEmbedder()
-    build_index(TRIALS, out, embedder, progress=False)
-    return Assistant(load_index(out, embedder), embedder, ScriptedGenerator(["A model answer [S1]."]))
+    return assistant_over(TRIALS, tmp_path_factory.mktemp("idx") / "plan-scope", ["A model answer [S1]."])
 
 
 def test_a_trial_named_by_its_acronym_gets_its_field_computed(assistant):

@@ -3,11 +3,12 @@ and the retrieval benchmark share (`Retriever.rank_trials`).
 
 A query (a short question or a long patient note) is analysed once into a `TrialQuery`:
 its sparse tokens with weights (terms of condition phrases that the indexed trials name
-are weighted up, negated ones by `trial_negated_weight` (1 = as any other), bare numbers and single letters left out, and no
-token above `trial_query_weight_cap` however often the note repeats it), the
-patient's age and sex when stated, and a short "key text" of those phrases for the dense
-side. A note longer than the embedder's window is embedded window by window and averaged
-(`embed_long`), never truncated. Every trial then gets three scores:
+are weighted up, negated ones by `trial_negated_weight` (1 = as any other), bare numbers
+and single letters left out, and no token above `trial_query_weight_cap` however often
+the note repeats it), the patient's age and sex when stated, and a short "key text" of
+those phrases for the dense side. A note longer than the embedder's window is embedded
+window by window and averaged (`embed_long`), never truncated. Every trial then gets three
+scores:
 
     record  BM25 over the whole record (the index's `bm25_trials`), with pseudo-relevance
             feedback (RM3-like): a first record ranking (with the demographic penalty) picks its

@@ -14,8 +14,8 @@ from trialqa.answer.doses import dose_claim_text, extreme_dose
 from trialqa.answer.plan import Plan
 from trialqa.evidence import not_stated, states_a_date, support
 from trialqa.fields_qa import (
-    ELIGIBILITY_Q_RE, RECORD_DATES, RESULTS_Q_RE, Claim, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, answer_field, answer_section,
-    eligibility_check, field_intent, has_results, lists_locations, section_intent,
+    ELIGIBILITY_Q_RE, RECORD_DATES, RESULTS_Q_RE, SECTION_ONLY, STATED_BY, WHERE_RUN_RE, Claim, answer_field,
+    answer_section, eligibility_check, field_intent, has_results, lists_locations, section_intent,
 )
 from trialqa.lists import answer_list
 from trialqa.query import Query, analyse, has_term, words
