@@ -53,3 +53,14 @@ def test_when_a_dated_trial_started_goes_on_to_its_evidence(assistant):
     before = len(assistant.generator.calls)
     answer = assistant.ask("When did the knee arthritis stem cell trial start?")
     assert "gives no dates" not in answer.text and len(assistant.generator.calls) == before + 1
+
+
+def test_a_registry_record_without_a_completion_date_says_so(tmp_path):
+    undated = record("NCT00000023", "Aspirin for Stroke", [
+        ("Summary", "Aspirin after stroke."), ("Status", "Overall status: Completed"),
+        ("Dates", "Start date: September 1995\nLast update posted: June 24, 2005")], start_date="September 1995")
+    a = assistant_over([undated], tmp_path / "idx", ["June 24, 2005 [S1]."])
+    answer = a.ask("When was NCT00000023 completed?")
+    assert answer.abstained and "states no completion date" in answer.text and not a.generator.calls
+    started = a.ask("When did NCT00000023 start?")
+    assert "September 1995" in started.text and not started.abstained

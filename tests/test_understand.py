@@ -113,6 +113,7 @@ def test_understand_intent_and_filters(ctx, question, intent, labels):
     ("Which phase 3 trials in France are placebo-controlled?", ["NCT00000001"]),
     ("Which phase 3 trials are there?", ["NCT00000001", "NCT00000004"]),  # Phase 2/Phase 3 counts as phase 3
     ("How many trials are sponsored by Duke University?", ["NCT00000002", "NCT00000003"]),
+    ("Which NCI-sponsored trials are there?", ["NCT00000001"]),  # an alias joined to "-sponsored"
     ("Which trials started before 2000?", ["NCT00000004"]),
     ("Which trials started after 2004?", ["NCT00000001", "NCT00000003", "NCT00000005"]),
     ("Which randomized trials are for children?", ["NCT00000004"]),

@@ -102,6 +102,7 @@ STATED_BY: dict[str, list[str]] = {
     "enrollment": ["Enrollment"], "phase": ["Status and phase"], "status": ["Status and phase"],
     "conditions": ["Conditions"], "study_type": ["Study type"], "allocation": ["Allocation"],
     "masking": ["Masking"], "healthy_volunteers": ["Volunteers"],
+    "start_date": ["Start date", "Study Start Date"], "completion_date": ["Completion date", "Study Completion Date"],
     "intervention_model": ["Interventional model"], "primary_purpose": ["Primary purpose"],
 }
 

@@ -16,6 +16,7 @@ from trialqa.answer.vocab import DEMONYMS, SPONSOR_ALIASES, Vocabulary
 NUM = r"(\d{1,3}(?:,\d{3})+|\d+)"
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "1": "1", "2": "2", "3": "3", "4": "4"}
 _NEG = re.compile(r"\b(not|no|without|excluding|except|non|never|n't|lack|lacking|outside)\W+(?:\w+\W+){0,2}$", re.I)
+_BY_ROLE = r"(?:sponsored|funded|led|run|backed)\b"  # "NCI-sponsored", "Acme-funded"
 _PEOPLE = r"(?:participants?|patients?|people|subjects?|volunteers?|persons?|individuals?|enrollees|women|men|children|adults)"
 
 
@@ -402,11 +403,11 @@ universitaire faculty study trial trials studies""".split())
 def sponsors(t: Text, vocab: Vocabulary) -> None:
     low = t.rest.lower()
     for alias, names in SPONSOR_ALIASES.items():
-        m = re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", low)
+        m = re.search(rf"(?<![\w-]){re.escape(alias)}(?!\w|-(?!{_BY_ROLE}))", low)  # "NCI-sponsored" too
         if m and (len(alias) > 3 or t.original[m.start():m.end()].isupper() or alias.startswith("the ")):
             t.take(m, Cond(field="sponsor", op="contains", value=list(names), label=f"sponsor: {alias.upper()}"), negatable=False)
             low = t.rest.lower()
-    rest = re.sub(r"-(?=(?:sponsored|funded|led|run|backed)\b)", " ", t.rest)  # "Acme-sponsored"
+    rest = re.sub(rf"-(?={_BY_ROLE})", " ", t.rest)  # "Acme-sponsored"
     words = [(w.group(0), w.start(), w.end()) for w in re.finditer(r"[\w&'.-]+", rest)]
     i = 0
     while i < len(words):
