@@ -98,16 +98,8 @@ def product_runs(index: Path, cohorts: list[Any], depth: int = 50) -> tuple[dict
     return runs, seconds
 
 
-def latency(index: Path, notes: list[str], repeats: int = 3) -> dict[str, Any]:
+def latency(retriever: Any, notes: list[str], repeats: int = 3) -> dict[str, Any]:
     """Warm per-query milliseconds (p50, p95) of `search` and `rank_trials` for short questions and notes."""
-    from trialqa.embed import load_embedder
-    from trialqa.retrieve import Retriever
-    from trialqa.settings import get_settings
-    from trialqa.store import load_index
-
-    settings = get_settings()
-    embedder = load_embedder(settings)
-    retriever = Retriever(load_index(index, embedder, settings), embedder, settings)
     short = [_describing_question(t) for t in list(retriever.index.trials.values())[:: max(1, len(retriever.index.trials) // 30)]]
     retriever.search(short[0]), retriever.rank_trials(short[0], 10)  # warm up
     out: dict[str, Any] = {}
@@ -145,7 +137,8 @@ def run(index: Path | None = None, with_latency: bool = True, k: int = 10) -> di
     cohorts = load_cohorts(shared / BENCHMARK)
     product, search_s = product_runs(index, cohorts)
     settings = get_settings()
-    loaded = load_index(index, None, settings)
+    embedder = load_embedder(settings)
+    loaded = load_index(index, embedder, settings)
     baseline = BM25Baseline(loaded)
     base = {c.name: {q: baseline.rank(note, k) for q, note in c.queries.items()} for c in cohorts}
     report: dict[str, Any] = {
@@ -156,15 +149,14 @@ def run(index: Path | None = None, with_latency: bool = True, k: int = 10) -> di
                     if name.startswith("trial_")},
     }
     report["meets_target"] = all((c["ratio"] or 0) >= TARGET_RATIO for c in report["cohorts"].values())
-    embedder = load_embedder(settings)
-    retriever = Retriever(load_index(index, embedder, settings), embedder, settings)
+    retriever = Retriever(loaded, embedder, settings)
     for name, category in (("gold_ctgov", None), ("gold_corpus", "described")):
         gold = REPO / f"evals/{name}.jsonl"
         if gold.is_file():
             report.setdefault("describe_recall", {})[name] = describe_recall(gold, retriever, 3, category)
     if with_latency:
         notes = [note for c in cohorts for note in list(c.queries.values())[:10]]
-        report["latency"] = latency(index, notes)
+        report["latency"] = latency(retriever, notes)
     print_table(report)
     return report
 

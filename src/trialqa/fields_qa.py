@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trialqa.evidence import NOT_STATED, Sentence, sentences
+from trialqa.evidence import DATE_RE, NOT_STATED, Sentence, sentences
 from trialqa.field_values import age_quote, age_range_text, age_words, quote_for
 from trialqa.types import Trial
 
@@ -42,7 +42,8 @@ RECORD_DATES: dict[str, tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...],
     "primary_completion": (re.compile(r"\bprimary completion\b", re.I),
      ("primary", "completion"), (), "The primary completion date of {who} is {v}."),
 }
-_DATE_RE = re.compile(r"(?:[A-Z][a-z]+\.? (?:\d{1,2}, )?\d{4}|\d{4}-\d{2}(?:-\d{2})?)(?: \((?:Actual|Estimated?|Anticipated)\))?")
+#: a record date as its line writes it: a calendar date (`evidence.DATE_RE`), an ISO day, "(Estimate)"
+_DATE_RE = re.compile(rf"(?:{DATE_RE.pattern})(?:-[0-3]\d)?(?: \((?:Actual|Estimated?|Anticipated)\))?", re.I)
 
 
 def answer_record_date(trial: Trial, intent: str) -> list[Claim] | None:

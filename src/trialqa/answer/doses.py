@@ -47,14 +47,20 @@ def doses(trial: Trial) -> list[Dose]:
             continue
         for m in DOSE_RE.finditer(sent.text):
             unit, per = (m.group("unit") or "").lower(), (m.group("per") or "").lower()
-            if not unit and per not in ("kg", "kilogram", "m2", "m²"):
+            per = {"kilogram": "kg", "m²": "m2"}.get(per, per)
+            if not unit and per not in ("kg", "m2"):
                 continue  # a bare number: a count, an age, a visit
             if not (m.group("exp") or per or unit in ("mg", "mcg", "µg", "ug", "g", "iu")):
                 continue  # "12 cells" without a power of ten or a denominator is not a dose
-            per = {"kilogram": "kg", "m²": "m2"}.get(per, per)
             value = float(m.group("base").replace(",", ".")) * 10 ** int((m.group("exp") or "0").replace("−", "-"))
             out.append(Dose(value, f"{unit.rstrip('s')}/{per}" if per else unit, m.group(0).strip(), sent))
     return out
+
+
+def asked_per(question: str) -> str | None:
+    """"kg" or "m2" when the question asks for a dose per kilogram or per square metre."""
+    per = _PER_ASKED.search(question)
+    return None if per is None else "m2" if re.search(r"m2|square", per.group(0), re.I) else "kg"
 
 
 def extreme_dose(question: str, trial: Trial) -> tuple[str, Dose] | None:
@@ -64,10 +70,9 @@ def extreme_dose(question: str, trial: Trial) -> tuple[str, Dose] | None:
     if not asked:
         return None
     found = doses(trial)
-    per = _PER_ASKED.search(question)
+    per = asked_per(question)
     if per:
-        want = "m2" if re.search(r"m2|square", per.group(0), re.I) else "kg"
-        found = [d for d in found if d.unit.endswith("/" + want)]
+        found = [d for d in found if d.unit.endswith("/" + per)]
     in_arms = [d for d in found if d.sentence.section.startswith(_ARM_SECTIONS)]
     found = in_arms or found  # the arms' doses, when the arms state any (not a rescue drug's in the description)
     if not found:
@@ -81,6 +86,5 @@ def extreme_dose(question: str, trial: Trial) -> tuple[str, Dose] | None:
 
 def dose_claim_text(question: str, trial: Trial, which: str, dose: Dose) -> str:
     """'The highest dose per kilogram in NCT... is 3.0x10E6/kg.'"""
-    per = _PER_ASKED.search(question)
-    unit = (" per square metre" if re.search(r"m2|square", per.group(0), re.I) else " per kilogram") if per else ""
+    unit = {"kg": " per kilogram", "m2": " per square metre", None: ""}[asked_per(question)]
     return f"The {which} dose{unit} stated in {trial.nct_id or trial.doc_id} is {dose.text}."

@@ -191,7 +191,8 @@ def _intent(plan: Plan, q: str) -> None:
         plan.intent, plan.field = "compare", _compared_field(q) or "enrollment"
         plan.direction = "min" if re.search(r"\b(fewer|less|smaller|earlier|sooner|lower|first|younger)\b", q, re.I) else "max"
         return
-    asks_value = bool(VALUE_Q_RE.match(q) and field_intent(q))  # "up to what age can someone join ...?"
+    fld = field_intent(q)
+    asks_value = bool(fld and VALUE_Q_RE.match(q))  # "up to what age can someone join ...?"
     if ((len(plan.scope) == 1 or DEFINITE_ONE_RE.search(q)) and PERSON_FACTS_RE.search(q) and ASK_JOIN_RE.search(q)
             and not asks_value):
         plan.intent = "eligibility"  # "my father is 71 - is he too old for NCT...?"
@@ -239,7 +240,6 @@ def _intent(plan: Plan, q: str) -> None:
     if not plan.scope and (PLURAL_RE.search(q) or ANY_RE.search(q)) and not DEFINITE_ONE_RE.search(q):
         plan.intent = "list"  # "Flu trials in phase 3?", "is there a randomized trial?"
         return
-    fld = field_intent(q)
     sec = section_intent(q)
     if sec and (not fld or sec[0] in ("outcomes", "contacts", "email", "phone", "identifiers", "keywords", "criteria")):
         plan.intent, plan.section = "section", sec[0]

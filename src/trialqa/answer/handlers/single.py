@@ -67,6 +67,7 @@ class SingleTrial:
             if not scope and last and (target is None or self._stays_on(last, target, q)):
                 scope = last  # nothing points elsewhere: stay on the conversation's trial
                 target = scope[0] if len(scope) == 1 else None
+            trial = self.a.index.trials[target] if target else None
             if target and plan.intent == "eligibility":  # criterion by criterion, once the trial is known
                 from trialqa.answer.handlers.eligibility import check
 
@@ -76,31 +77,27 @@ class SingleTrial:
                     yield from self.a._finish(answer, t0, t_ret, notes, t_ret)
                     return
             if target and ELIGIBILITY_Q_RE.search(question):
-                trial = self.a.index.trials[target]
                 condition = [g for g in q.groups if not self._identifies(trial, g)]
                 claims = eligibility_check(trial, condition)
                 if claims:
                     yield from self.a._finish(self.a._compose(claims, [target]), t0, t_ret, notes, t_ret)
                     return
-            if target and RESULTS_Q_RE.search(question) and not has_results(self.a.index.trials[target]):
-                trial = self.a.index.trials[target]
+            if target and RESULTS_Q_RE.search(question) and not has_results(trial):
                 why = f"{trial.nct_id or trial.doc_id} has no results posted in its indexed record."
                 yield from self.a._finish(self.a._abstain(why), t0, t_ret, notes, None)
                 return
-            if target and (dose := extreme_dose(question, self.a.index.trials[target])):
-                claim = Claim(dose_claim_text(question, self.a.index.trials[target], *dose), [dose[1].sentence])
+            if target and (dose := extreme_dose(question, trial)):
+                claim = Claim(dose_claim_text(question, trial, *dose), [dose[1].sentence])
                 yield from self.a._finish(self.a._compose([claim], [target]), t0, t_ret, notes, t_ret)
                 return
             intent = field_intent(question)
-            if target and intent in DATE_INTENTS and not states_a_date(self.a.index.trials[target]):
-                trial = self.a.index.trials[target]  # "when ...?" needs a date, and the record holds none
+            if target and intent in DATE_INTENTS and not states_a_date(trial):  # "when ...?" needs a date
                 why = f"the indexed record of {trial.nct_id or trial.doc_id} gives no dates."
                 yield from self.a._finish(self.a._abstain(why), t0, t_ret, notes, None)
                 return
             # the plan picked the trial out: by its name, or by the filters the question describes it with
             named = plan.scope_reason in ("named", "described") and plan.intent in ("field", "section")
-            if target and intent and (named or self._identifies(self.a.index.trials[target], q)):
-                trial = self.a.index.trials[target]
+            if target and intent and (named or self._identifies(trial, q)):
                 claims = answer_field(trial, intent)
                 if claims:
                     yield from self.a._finish(self.a._compose(claims, [target]), t0, t_ret, notes, t_ret)
@@ -123,8 +120,7 @@ class SingleTrial:
                         yield from self.a._finish(self.a._compose(claims, [target], bullets=True), t0, t_ret, notes, t_ret)
                         return
             sec = section_intent(question)
-            if target and sec and (named or self._identifies(self.a.index.trials[target], q)):
-                trial = self.a.index.trials[target]
+            if target and sec and (named or self._identifies(trial, q)):
                 claims = answer_section(trial, sec[0], sec[1], question)
                 if claims:
                     yield from self.a._finish(self.a._compose(claims, [target], bullets=True), t0, t_ret, notes, t_ret)
